@@ -1,0 +1,1 @@
+//! The detectors, one per module, each citing the paper it implements.

@@ -1,4 +1,5 @@
 //! Deterministic planted data for detector unit tests (test builds only).
+#![allow(dead_code)]
 
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};

@@ -28,6 +28,10 @@ pub enum FeatureKind {
     Embedding {
         /// Position within the embedding.
         index: usize,
+        /// Median of the component.
+        center: f64,
+        /// Robust scale of the component.
+        scale: f64,
     },
     /// 1 where the source column was missing (and imputed), else 0.
     Missing,
@@ -49,8 +53,9 @@ impl FeatureInfo {
     /// (numeric columns), for explanations such as "f3=4057".
     pub fn raw_value(&self, x: f64) -> Option<f64> {
         match self.kind {
-            FeatureKind::Numeric { center, scale } => Some(x * scale + center),
-            FeatureKind::Embedding { .. } | FeatureKind::Bool => Some(x),
+            FeatureKind::Numeric { center, scale }
+            | FeatureKind::Embedding { center, scale, .. } => Some(x * scale + center),
+            FeatureKind::Bool => Some(x),
             _ => None,
         }
     }

@@ -20,6 +20,7 @@
 mod context;
 pub mod detectors;
 mod error;
+mod features;
 mod issue;
 mod knn;
 pub mod score;
@@ -28,6 +29,7 @@ pub use context::{
     Context, Detector, FeatureInfo, FeatureKind, FeatureMatrix, Labels, NoProgress, Progress,
 };
 pub use error::{DetectError, Result};
+pub use features::{FeatureParams, FeatureSet, FeatureValidParams, NonFiniteColumn, SkippedColumn};
 pub use issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
 pub use knn::KnnGraph;
 

@@ -215,9 +215,12 @@ fn read_strings(column: &Column, role: &'static str) -> Result<Vec<String>> {
 
 fn read_optional_strings(column: &Column, role: &'static str) -> Result<Vec<Option<String>>> {
     let dtype = column.dtype();
-    if !(dtype.is_string() || dtype.is_integer() || dtype.is_bool() || dtype.is_float())
-        && !matches!(dtype, DataType::Categorical(..) | DataType::Enum(..))
-    {
+    let usable = dtype.is_string()
+        || dtype.is_integer()
+        || dtype.is_bool()
+        || dtype.is_float()
+        || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..));
+    if !usable {
         return Err(DetectError::UnsupportedColumn {
             column: column.name().to_string(),
             dtype: dtype.to_string(),
@@ -408,10 +411,10 @@ fn push_categorical(
             .collect();
         let before = out.len();
         push_numeric(name, name, encoded.clone(), false, out);
-        if let Some((info, _)) = out.get_mut(before) {
-            if info.kind != FeatureKind::Missing {
-                info.kind = FeatureKind::Frequency;
-            }
+        if let Some((info, _)) = out.get_mut(before)
+            && info.kind != FeatureKind::Missing
+        {
+            info.kind = FeatureKind::Frequency;
         }
         return;
     }
@@ -470,14 +473,14 @@ fn push_embedding(
             .collect();
         let before = out.len();
         push_numeric(&name, &format!("{name}[{d}]"), values, false, out);
-        if let Some((info, _)) = out.get_mut(before) {
-            if let FeatureKind::Numeric { center, scale } = info.kind {
-                info.kind = FeatureKind::Embedding {
-                    index: d,
-                    center,
-                    scale,
-                };
-            }
+        if let Some((info, _)) = out.get_mut(before)
+            && let FeatureKind::Numeric { center, scale } = info.kind
+        {
+            info.kind = FeatureKind::Embedding {
+                index: d,
+                center,
+                scale,
+            };
         }
     }
     Ok(None)

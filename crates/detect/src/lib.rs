@@ -23,7 +23,9 @@ mod error;
 mod features;
 mod issue;
 mod knn;
+mod pipeline;
 pub mod score;
+pub mod scoring;
 
 pub use context::{
     Context, Detector, FeatureInfo, FeatureKind, FeatureMatrix, Labels, NoProgress, Progress,
@@ -32,6 +34,10 @@ pub use error::{DetectError, Result};
 pub use features::{FeatureParams, FeatureSet, FeatureValidParams, NonFiniteColumn, SkippedColumn};
 pub use issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
 pub use knn::KnnGraph;
+pub use pipeline::{
+    DetectorScores, Registered, ScanOutput, ScanParams, ScanValidParams, SkippedCheck, run_scan,
+};
+pub use scoring::FlaggedRow;
 
 #[cfg(test)]
 mod testdata;

@@ -51,7 +51,8 @@ pub fn robust_z(values: &[f64]) -> Vec<f64> {
 /// Map a robust z-score to [0, 1]: 0 at or below the median, 0.5 at `z = pivot`,
 /// approaching 1 for large z. Monotone, so rankings are kept.
 pub fn unit_from_z(z: f64, pivot: f64) -> f64 {
-    if !(z > 0.0) {
+    // NaN and non-positive z both map to 0.
+    if z.is_nan() || z <= 0.0 {
         return 0.0;
     }
     let t = z / pivot;

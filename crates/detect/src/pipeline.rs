@@ -1,0 +1,220 @@
+//! The whole scan: kNN graph once, every detector, combined scores, flagged rows.
+
+use std::time::{Duration, Instant};
+
+use crate::context::{Context, Detector, Progress};
+use crate::error::{DetectError, Result};
+use crate::features::FeatureSet;
+use crate::issue::{DatasetFinding, RowIssue};
+use crate::knn::KnnGraph;
+use crate::scoring::{self, FlaggedRow};
+
+/// A detector as the pipeline runs it.
+pub struct Registered {
+    /// The detector with validated settings.
+    pub detector: Box<dyn Detector + Sync>,
+    /// Family for score combination (see [`scoring::family`]).
+    pub family: &'static str,
+    /// Whether it needs a label column.
+    pub needs_labels: bool,
+}
+
+/// Unchecked scan settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanParams {
+    k: usize,
+    seed: u64,
+    max_flag_rate: Option<f64>,
+}
+
+impl Default for ScanParams {
+    fn default() -> Self {
+        ScanParams {
+            k: 10,
+            seed: 0,
+            max_flag_rate: None,
+        }
+    }
+}
+
+impl ScanParams {
+    /// Neighbours per row in the shared kNN graph.
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
+    /// Seed for every random choice.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Flag at most this share of rows (the most suspicious).
+    pub fn max_flag_rate(mut self, rate: Option<f64>) -> Self {
+        self.max_flag_rate = rate;
+        self
+    }
+    /// Validate.
+    pub fn check(self) -> Result<ScanValidParams> {
+        if self.k == 0 {
+            return Err(DetectError::InvalidParam {
+                detector: "scan",
+                name: "k",
+                value: self.k.to_string(),
+                expected: "at least 1",
+            });
+        }
+        if let Some(rate) = self.max_flag_rate
+            && !(rate > 0.0 && rate <= 1.0)
+        {
+            return Err(DetectError::InvalidParam {
+                detector: "scan",
+                name: "max_flag_rate",
+                value: rate.to_string(),
+                expected: "a share in (0, 1]",
+            });
+        }
+        Ok(ScanValidParams(self))
+    }
+}
+
+/// Validated scan settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanValidParams(ScanParams);
+
+impl ScanValidParams {
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.0.seed
+    }
+    /// Neighbours per row.
+    pub fn k(&self) -> usize {
+        self.0.k
+    }
+    /// The flag budget.
+    pub fn max_flag_rate(&self) -> Option<f64> {
+        self.0.max_flag_rate
+    }
+}
+
+/// One detector's per-row scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectorScores {
+    /// Detector name.
+    pub name: &'static str,
+    /// Its family.
+    pub family: &'static str,
+    /// Per-row score in [0, 1].
+    pub scores: Vec<f64>,
+    /// How many rows it flagged.
+    pub flagged: usize,
+}
+
+/// A check that did not run, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedCheck {
+    /// Detector name.
+    pub check: &'static str,
+    /// Why it did not run.
+    pub reason: String,
+}
+
+/// Everything a scan found.
+#[derive(Debug, Clone)]
+pub struct ScanOutput {
+    /// Per-detector scores, in run order.
+    pub detectors: Vec<DetectorScores>,
+    /// Combined per-row suspicion score.
+    pub combined: Vec<f64>,
+    /// Flagged rows, most serious first.
+    pub flagged: Vec<FlaggedRow>,
+    /// Dataset-level findings.
+    pub findings: Vec<DatasetFinding>,
+    /// Checks that were skipped.
+    pub skipped: Vec<SkippedCheck>,
+    /// Wall time per stage (not part of any deterministic report).
+    pub timings: Vec<(String, Duration)>,
+}
+
+/// Run every registered detector on the feature set.
+pub fn run_scan(
+    features: &FeatureSet,
+    params: &ScanValidParams,
+    detectors: &[Registered],
+    progress: &dyn Progress,
+) -> Result<ScanOutput> {
+    let n = features.matrix.n_rows();
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    let knn = KnnGraph::brute_force(features.matrix.x.view(), params.k(), progress);
+    timings.push(("knn graph".to_string(), t.elapsed()));
+
+    let labels = features.labels.as_ref();
+    let ctx = Context {
+        features: &features.matrix,
+        labels,
+        knn: &knn,
+        seed: params.seed(),
+        progress,
+    };
+    let non_finite = features.non_finite_report();
+    let mut all_issues: Vec<RowIssue> = non_finite.issues;
+    let mut findings = non_finite.findings;
+    let mut outputs = vec![DetectorScores {
+        name: "non_finite",
+        family: "outliers",
+        flagged: all_issues.len(),
+        scores: non_finite.scores,
+    }];
+    let mut skipped = Vec::new();
+    for reg in detectors {
+        let name = reg.detector.name();
+        if reg.needs_labels && labels.is_none() {
+            skipped.push(SkippedCheck {
+                check: name,
+                reason: "no label column given (--label)".to_string(),
+            });
+            continue;
+        }
+        let t = Instant::now();
+        let report = match reg.detector.detect(&ctx) {
+            Ok(r) => r,
+            Err(DetectError::TooFewRows { needed, got, .. }) => {
+                skipped.push(SkippedCheck {
+                    check: name,
+                    reason: format!("needs at least {needed} rows, the table has {got}"),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        timings.push((name.to_string(), t.elapsed()));
+        debug_assert_eq!(report.scores.len(), n, "{name} returned a score per row");
+        outputs.push(DetectorScores {
+            name,
+            family: reg.family,
+            flagged: report.issues.len(),
+            scores: report.scores,
+        });
+        all_issues.extend(report.issues);
+        findings.extend(report.findings);
+    }
+    let family_scores: Vec<(&'static str, &[f64])> = outputs
+        .iter()
+        .map(|d| (d.family, d.scores.as_slice()))
+        .collect();
+    let combined = scoring::combine(n, &family_scores);
+    let flagged = scoring::flag_rows(all_issues, &combined, params.max_flag_rate());
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.category.cmp(&b.category))
+    });
+    Ok(ScanOutput {
+        detectors: outputs,
+        combined,
+        flagged,
+        findings,
+        skipped,
+        timings,
+    })
+}

@@ -1,0 +1,254 @@
+//! From detector outputs to what a person acts on: a severity and a recommendation
+//! per issue, one combined suspicion score per row, and the flagged rows.
+//!
+//! Combined score: the noisy-OR of each detector's [0, 1] row score, taken over
+//! detector *families* (duplicates, outliers, labels, poisoning) with the strongest
+//! detector of each family standing for it, so that three outlier detectors agreeing
+//! count once while independent kinds of evidence corroborate each other:
+//! `combined = 1 − Π_f (1 − max_{d ∈ f} s_d)`.
+//!
+//! Severity of an issue depends on its kind (what it means for training) and its
+//! score; a row's severity is the highest of its issues', raised one level (up to
+//! high) when two or more families flag it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::issue::{IssueKind, RowIssue, Severity};
+
+/// The family a kind belongs to, for corroboration.
+pub fn family(kind: IssueKind) -> &'static str {
+    match kind {
+        IssueKind::ExactDuplicate
+        | IssueKind::ConflictingDuplicate
+        | IssueKind::NearDuplicate
+        | IssueKind::ConflictingNearDuplicate => "duplicates",
+        IssueKind::KnnOutlier
+        | IssueKind::IsolationOutlier
+        | IssueKind::EcodOutlier
+        | IssueKind::ClusterOutlier
+        | IssueKind::NonFinite => "outliers",
+        IssueKind::ClusterLabelMismatch
+        | IssueKind::KnnLabelDisagreement
+        | IssueKind::LabelError => "labels",
+        IssueKind::SpectralSignature
+        | IssueKind::ActivationCluster
+        | IssueKind::BackdoorTrigger => "poisoning",
+    }
+}
+
+/// Severity of one issue from its kind and score.
+pub fn severity(kind: IssueKind, score: f64) -> Severity {
+    use IssueKind::*;
+    use Severity::*;
+    let strong = score >= 0.8;
+    match kind {
+        BackdoorTrigger => {
+            if strong {
+                Critical
+            } else {
+                High
+            }
+        }
+        ConflictingDuplicate => High,
+        LabelError | SpectralSignature | ActivationCluster | ConflictingNearDuplicate => {
+            if strong {
+                High
+            } else {
+                Medium
+            }
+        }
+        KnnLabelDisagreement | ClusterLabelMismatch | NonFinite => Medium,
+        KnnOutlier | IsolationOutlier | EcodOutlier => {
+            if strong {
+                Medium
+            } else {
+                Low
+            }
+        }
+        ClusterOutlier | ExactDuplicate | NearDuplicate => Low,
+    }
+}
+
+/// One-sentence recommendation for an issue kind.
+pub fn recommendation(kind: IssueKind) -> &'static str {
+    use IssueKind::*;
+    match kind {
+        BackdoorTrigger => {
+            "remove every row carrying this value and audit where they came from: a rare value \
+             tied to one label is the signature of a backdoor trigger"
+        }
+        ConflictingDuplicate => {
+            "keep one copy with the correct label (or drop all): identical inputs with different \
+             labels teach the model noise"
+        }
+        ConflictingNearDuplicate => {
+            "review the pair and fix the wrong label; near-identical inputs should share a label"
+        }
+        LabelError | KnnLabelDisagreement | ClusterLabelMismatch => {
+            "review the label; relabel or drop the row if it is wrong"
+        }
+        SpectralSignature | ActivationCluster => {
+            "inspect this group of rows for a common source or pattern; drop them if they were \
+             injected"
+        }
+        KnnOutlier | IsolationOutlier | EcodOutlier | ClusterOutlier => {
+            "check the row for entry or unit errors; drop it if it is not a real example"
+        }
+        ExactDuplicate | NearDuplicate => {
+            "deduplicate before splitting train/test, or duplicates inflate evaluation scores"
+        }
+        NonFinite => "fix or drop the non-finite values before training",
+    }
+}
+
+/// A flagged row: its combined score, severity and every issue found in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlaggedRow {
+    /// 0-based position in the input.
+    pub row: usize,
+    /// Combined suspicion score in [0, 1].
+    pub score: f64,
+    /// Highest severity of its issues, raised when independent families agree.
+    pub severity: Severity,
+    /// The issues, strongest first.
+    pub issues: Vec<RowIssue>,
+}
+
+impl FlaggedRow {
+    /// The reason of the strongest issue, for one-line displays.
+    pub fn reason(&self) -> &str {
+        self.issues.first().map(|i| i.reason.as_str()).unwrap_or("")
+    }
+}
+
+/// Combine per-detector scores into one score per row (see the module doc).
+/// `scores` holds (detector family, per-row scores).
+pub fn combine(n_rows: usize, scores: &[(&'static str, &[f64])]) -> Vec<f64> {
+    let mut by_family: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (fam, s) in scores {
+        let entry = by_family.entry(fam).or_insert_with(|| vec![0.0; n_rows]);
+        for (e, v) in entry.iter_mut().zip(s.iter()) {
+            *e = e.max(v.clamp(0.0, 1.0));
+        }
+    }
+    (0..n_rows)
+        .map(|i| 1.0 - by_family.values().map(|f| 1.0 - f[i]).product::<f64>())
+        .collect()
+}
+
+/// Group issues by row, attach severities and the combined score, sort most
+/// suspicious first (ties by row), and apply the optional flag budget.
+pub fn flag_rows(
+    issues: Vec<RowIssue>,
+    combined: &[f64],
+    max_flag_rate: Option<f64>,
+) -> Vec<FlaggedRow> {
+    let mut by_row: BTreeMap<usize, Vec<RowIssue>> = BTreeMap::new();
+    for issue in issues {
+        by_row.entry(issue.row).or_default().push(issue);
+    }
+    let mut rows: Vec<FlaggedRow> = by_row
+        .into_iter()
+        .map(|(row, mut issues)| {
+            issues.sort_by(|a, b| {
+                severity(b.kind, b.score)
+                    .cmp(&severity(a.kind, a.score))
+                    .then(b.score.total_cmp(&a.score))
+                    .then(a.kind.cmp(&b.kind))
+            });
+            let mut sev = issues
+                .iter()
+                .map(|i| severity(i.kind, i.score))
+                .max()
+                .unwrap_or(Severity::Low);
+            let mut families: Vec<&str> = issues.iter().map(|i| family(i.kind)).collect();
+            families.sort_unstable();
+            families.dedup();
+            if families.len() >= 2 && sev < Severity::High {
+                sev = match sev {
+                    Severity::Low => Severity::Medium,
+                    _ => Severity::High,
+                };
+            }
+            // A flagged row never scores below its strongest issue.
+            let top = issues.iter().map(|i| i.score).fold(0.0, f64::max);
+            FlaggedRow {
+                row,
+                score: combined[row].max(top),
+                severity: sev,
+                issues,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.row.cmp(&b.row))
+    });
+    if let Some(rate) = max_flag_rate {
+        let budget = (rate * combined.len() as f64).floor() as usize;
+        rows.truncate(budget);
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issue::Evidence;
+
+    fn issue(row: usize, kind: IssueKind, score: f64) -> RowIssue {
+        RowIssue {
+            row,
+            kind,
+            score,
+            reason: format!("{kind} at {row}"),
+            evidence: Evidence::Features { top: vec![] },
+        }
+    }
+
+    #[test]
+    fn combine_counts_a_family_once_and_corroborates_across_families() {
+        let a = [0.5, 0.0];
+        let b = [0.5, 0.0];
+        let c = [0.5, 0.0];
+        let same = combine(2, &[("outliers", &a), ("outliers", &b)]);
+        assert!((same[0] - 0.5).abs() < 1e-12);
+        let cross = combine(2, &[("outliers", &a), ("labels", &c)]);
+        assert!((cross[0] - 0.75).abs() < 1e-12);
+        assert_eq!(cross[1], 0.0);
+    }
+
+    #[test]
+    fn rows_sorted_by_severity_then_score_and_budget_applies() {
+        let issues = vec![
+            issue(3, IssueKind::KnnOutlier, 0.9),
+            issue(1, IssueKind::BackdoorTrigger, 0.9),
+            issue(2, IssueKind::ExactDuplicate, 0.6),
+            issue(3, IssueKind::LabelError, 0.85),
+        ];
+        let combined = vec![0.0, 0.9, 0.6, 0.95, 0.1];
+        let rows = flag_rows(issues.clone(), &combined, None);
+        let order: Vec<usize> = rows.iter().map(|r| r.row).collect();
+        assert_eq!(order, vec![1, 3, 2]);
+        assert_eq!(rows[0].severity, Severity::Critical);
+        assert_eq!(rows[1].severity, Severity::High);
+        assert_eq!(rows[1].issues[0].kind, IssueKind::LabelError);
+        // Budget of 40% of 5 rows keeps the top 2.
+        let rows = flag_rows(issues, &combined, Some(0.4));
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn two_families_raise_severity() {
+        let issues = vec![
+            issue(0, IssueKind::ClusterOutlier, 0.5),
+            issue(0, IssueKind::NearDuplicate, 0.5),
+        ];
+        let rows = flag_rows(issues, &[0.5], None);
+        assert_eq!(rows[0].severity, Severity::Medium);
+    }
+}

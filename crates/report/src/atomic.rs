@@ -1,0 +1,67 @@
+//! Atomic output: write to a temporary file beside the target, then rename, so an
+//! interrupted or failed run never leaves a partial file.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::error::{ReportError, Result};
+
+/// Write `path` atomically with `fill`. On any error the temporary file is removed
+/// and `path` is untouched.
+pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<&std::fs::File>) -> Result<()>,
+{
+    let io = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".datavet-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        fill(&mut w)?;
+        w.flush().map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.csv");
+        let err = write_atomic(&out, |w| {
+            w.write_all(b"partial").unwrap();
+            Err(ReportError::UnknownFormat { path: out.clone() })
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn success_writes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        write_atomic(&out, |w| {
+            w.write_all(b"hello").map_err(|source| ReportError::Write {
+                path: out.clone(),
+                source,
+            })
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello");
+    }
+}

@@ -24,6 +24,7 @@ mod features;
 mod issue;
 mod knn;
 mod pipeline;
+mod registry;
 pub mod score;
 pub mod scoring;
 
@@ -37,6 +38,7 @@ pub use knn::KnnGraph;
 pub use pipeline::{
     DetectorScores, Registered, ScanOutput, ScanParams, ScanValidParams, SkippedCheck, run_scan,
 };
+pub use registry::{DETECTOR_NAMES, DetectorConfig, registry};
 pub use scoring::FlaggedRow;
 
 #[cfg(test)]

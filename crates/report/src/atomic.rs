@@ -6,9 +6,39 @@ use std::path::Path;
 
 use crate::error::{ReportError, Result};
 
+/// An output written to a temporary file beside its target, not yet renamed into
+/// place. Dropping it removes the temporary file, so a run that fails after staging
+/// some outputs leaves none of them behind.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl Staged {
+    /// Rename into place.
+    pub fn persist(self) -> Result<()> {
+        let path = self.path;
+        self.tmp.persist(&path).map_err(|e| ReportError::Write {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+}
+
 /// Write `path` atomically with `fill`. On any error the temporary file is removed
 /// and `path` is untouched.
 pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<&std::fs::File>) -> Result<()>,
+{
+    stage(path, fill)?.persist()
+}
+
+/// Write the content of `path` to a temporary file beside it; [`Staged::persist`]
+/// renames it into place.
+pub fn stage<F>(path: &Path, fill: F) -> Result<Staged>
 where
     F: FnOnce(&mut BufWriter<&std::fs::File>) -> Result<()>,
 {
@@ -31,8 +61,10 @@ where
         w.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    Ok(Staged {
+        tmp,
+        path: path.to_path_buf(),
+    })
 }
 
 #[cfg(test)]
@@ -48,6 +80,19 @@ mod tests {
             Err(ReportError::UnknownFormat { path: out.clone() })
         });
         assert!(err.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn dropped_stage_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        let staged = stage(&out, |w| {
+            w.write_all(b"x").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        drop(staged);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 

@@ -17,7 +17,7 @@ mod model;
 mod tables;
 mod text;
 
-pub use atomic::write_atomic;
+pub use atomic::{Staged, stage, write_atomic};
 pub use error::{ReportError, Result};
 pub use model::{
     DatasetSummary, DetectorSummary, Finding, FlaggedRow, InputFile, RowIssue, SCHEMA, ScanReport,

@@ -9,7 +9,7 @@ use polars::prelude::{
     Column, CsvWriter, DataFrame, DataType, IdxCa, NamedFrom, ParquetWriter, SerWriter, Series,
 };
 
-use crate::atomic::write_atomic;
+use crate::atomic::{Staged, stage};
 use crate::error::{ReportError, Result};
 use crate::model::FlaggedRow;
 
@@ -42,7 +42,12 @@ impl TableFormat {
 
 /// Write a frame to `path` atomically in `format`. Nested columns (embeddings) are
 /// written as their text form in CSV.
-pub fn write_table(path: &Path, mut df: DataFrame, format: TableFormat) -> Result<()> {
+pub fn write_table(path: &Path, df: DataFrame, format: TableFormat) -> Result<()> {
+    stage_table(path, df, format)?.persist()
+}
+
+/// Stage a table (see [`crate::Staged`]) without renaming it into place yet.
+pub fn stage_table(path: &Path, mut df: DataFrame, format: TableFormat) -> Result<Staged> {
     let table_err = |source| ReportError::Table {
         path: path.to_path_buf(),
         source,
@@ -50,7 +55,7 @@ pub fn write_table(path: &Path, mut df: DataFrame, format: TableFormat) -> Resul
     if format == TableFormat::Csv {
         df = flatten_nested(df).map_err(table_err)?;
     }
-    write_atomic(path, |w| {
+    stage(path, |w| {
         match format {
             TableFormat::Csv => CsvWriter::new(w).finish(&mut df),
             TableFormat::Parquet => ParquetWriter::new(w).finish(&mut df).map(|_| ()),

@@ -1,0 +1,147 @@
+//! `datavet scan`: features, detectors, the report and the output files.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use datavet_detect::{FeatureParams, ScanParams, Severity, registry, run_scan};
+use datavet_report::{
+    ScanReport, Settings, Staged, TableFormat, TextOptions, clean_frame, export_frame,
+    scores_frame, stage, stage_table,
+};
+
+use super::{ExitStatus, load_and_fingerprint, write_stdout};
+use crate::args::{ColorChoice, FailOn, ScanArgs};
+use crate::progress::Bars;
+use crate::settings::{ScanSettings, fail_on_str};
+
+/// Whether the report fails the gate.
+pub fn gate_fails(max_severity: &str, fail_on: FailOn) -> bool {
+    let gate = match fail_on {
+        FailOn::Never => return false,
+        FailOn::Critical => Severity::Critical,
+        FailOn::High => Severity::High,
+        FailOn::Medium => Severity::Medium,
+        FailOn::Low => Severity::Low,
+    };
+    datavet_report::parse_severity(max_severity).is_some_and(|s| s >= gate)
+}
+
+/// Run the scan.
+pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
+    let settings = ScanSettings::resolve(args)?;
+    if let Some(threads) = settings.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("failed to start the thread pool")?;
+    }
+    for out in [&args.json, &args.scores, &args.export, &args.clean]
+        .into_iter()
+        .flatten()
+    {
+        if args.data.iter().any(|d| d == out) {
+            anyhow::bail!("output {} would overwrite an input", out.display());
+        }
+    }
+    // Check output formats before the work, so a typo fails fast.
+    for out in [&args.export, &args.clean].into_iter().flatten() {
+        TableFormat::from_path(out)?;
+    }
+    let bars = Bars::new(args.quiet);
+    let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, &bars)?;
+    let features = FeatureParams::default()
+        .label(settings.label.clone())
+        .id(settings.id.clone())
+        .include(settings.features.clone())
+        .ignore(settings.ignore.clone())
+        .check()?
+        .build(&dataset.frame)?;
+    let params = ScanParams::default()
+        .k(settings.k)
+        .seed(settings.seed)
+        .max_flag_rate(settings.max_flag_rate)
+        .check()?;
+    let detectors = registry(&settings.detectors)?;
+    let scan = run_scan(&features, &params, &detectors, &bars)?;
+    if args.timings {
+        let mut err = std::io::stderr().lock();
+        for (stage, took) in &scan.timings {
+            let _ = writeln!(err, "timing: {stage:<24} {:>9.3} s", took.as_secs_f64());
+        }
+    }
+    let report = ScanReport::new(
+        env!("CARGO_PKG_VERSION"),
+        inputs,
+        Settings {
+            label: settings.label.clone(),
+            id: settings.id.clone(),
+            features: settings.features.clone(),
+            ignore: settings.ignore.clone(),
+            seed: settings.seed,
+            k: params.k(),
+            max_flag_rate: settings.max_flag_rate,
+            fail_on: fail_on_str(settings.fail_on).to_string(),
+        },
+        &features,
+        &scan,
+    );
+    let failed = gate_fails(&report.summary.max_severity, settings.fail_on);
+
+    // Stage every output first; rename them into place only when all are written.
+    let mut staged: Vec<Staged> = Vec::new();
+    if let Some(path) = &args.json {
+        let json = report.to_json();
+        staged.push(stage(path, |w| {
+            w.write_all(json.as_bytes())
+                .map_err(|source| datavet_report::ReportError::Write {
+                    path: path.clone(),
+                    source,
+                })
+        })?);
+    }
+    if let Some(path) = &args.scores {
+        let detectors: Vec<(String, Vec<f64>)> = scan
+            .detectors
+            .iter()
+            .map(|d| (d.name.to_string(), d.scores.clone()))
+            .collect();
+        let df = scores_frame(features.ids.as_deref(), &scan.combined, &detectors)?;
+        staged.push(stage_table(path, df, TableFormat::Csv)?);
+    }
+    if let Some(path) = &args.export {
+        let df = export_frame(&dataset.frame, &report.rows)?;
+        staged.push(stage_table(path, df, TableFormat::from_path(path)?)?);
+    }
+    if let Some(path) = &args.clean {
+        let df = clean_frame(&dataset.frame, &report.rows)?;
+        staged.push(stage_table(path, df, TableFormat::from_path(path)?)?);
+    }
+    for s in staged {
+        s.persist()?;
+    }
+
+    if !args.quiet {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let text = datavet_report::render(
+            &report,
+            &TextOptions {
+                color,
+                top: args.top,
+            },
+            failed,
+        );
+        write_stdout(&text)?;
+    }
+    Ok(if failed {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
+

@@ -75,6 +75,12 @@ pub enum IngestError {
         /// The link.
         path: PathBuf,
     },
+    /// A file's length or modification time changed while it was being read.
+    #[error("{} changed while it was being read; try again once it is no longer being written", path.display())]
+    ChangedWhileReading {
+        /// The file.
+        path: PathBuf,
+    },
     /// Polars failed to read a file.
     #[error("failed to read {}", path.display())]
     Read {

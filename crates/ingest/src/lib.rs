@@ -25,11 +25,13 @@
 
 mod error;
 mod format;
+mod hash;
 mod read;
 mod source;
 
 pub use error::{IngestError, Result};
 pub use format::{Compression, Format};
+pub use hash::{FileDigest, IngestProgress, hash_file, hash_files, sha256_hex};
 pub use polars::frame::DataFrame;
 pub use read::{Dataset, ReadOptions, read_table};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};

@@ -100,6 +100,15 @@ pub enum IngestError {
         /// What differs, e.g. "column 'x' is i64 in one and str in the other".
         detail: String,
     },
+    /// Computing row fingerprints failed on a column.
+    #[error("failed to fingerprint column '{column}'")]
+    Fingerprint {
+        /// The column.
+        column: String,
+        /// The cause.
+        #[source]
+        source: polars::error::PolarsError,
+    },
     /// Concatenating the files of a dataset failed.
     #[error("failed to append {path} to the dataset")]
     Concat {

@@ -27,6 +27,7 @@ mod error;
 mod format;
 mod hash;
 mod read;
+mod rowhash;
 mod source;
 
 pub use error::{IngestError, Result};
@@ -34,4 +35,5 @@ pub use format::{Compression, Format};
 pub use hash::{FileDigest, IngestProgress, hash_file, hash_files, sha256_hex};
 pub use polars::frame::DataFrame;
 pub use read::{Dataset, ReadOptions, read_table};
+pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};

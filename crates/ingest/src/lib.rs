@@ -1,1 +1,39 @@
-//! ingest
+//! Ingestion for datavet: resolve inputs (files, folders, globs of shards), read them
+//! with polars into one [`Dataset`], and fingerprint them.
+//!
+//! [`Dataset::load`] is the one entry point for reading: it resolves the inputs into
+//! files sorted by relative path, reads each (CSV/TSV, possibly gzip/zstd compressed,
+//! Parquet, JSON Lines, Arrow IPC/Feather) and concatenates them, checking that every
+//! file has the same schema.
+//!
+//! ```
+//! use datavet_ingest::{Dataset, ReadOptions};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("b.csv"), "id,label\n3,cat\n")?;
+//! std::fs::write(dir.path().join("a.csv"), "id,label\n1,dog\n2,cat\n")?;
+//!
+//! let ds = Dataset::load(&[dir.path().to_path_buf()], &ReadOptions::default())?;
+//! assert_eq!(ds.n_rows(), 3);
+//! assert_eq!(ds.file_rows, [2, 1]); // a.csv first: files are sorted
+//! let (file, row) = ds.locate(2).unwrap();
+//! assert_eq!((file.rel.as_str(), row), ("b.csv", 0));
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod format;
+mod hash;
+mod read;
+mod rowhash;
+mod source;
+
+pub use error::{IngestError, Result};
+pub use format::{Compression, Format};
+pub use hash::{FileDigest, IngestProgress, hash_file, hash_files, sha256_hex};
+pub use polars::frame::DataFrame;
+pub use read::{Dataset, ReadOptions, read_table};
+pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
+pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};

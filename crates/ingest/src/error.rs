@@ -1,0 +1,135 @@
+//! The one error type of the ingestion crate.
+//!
+//! Messages name the operation and the path (and row or column where known) and do
+//! not repeat the cause they wrap: the cause is the error's `source()`.
+
+use std::io;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong while resolving, reading, hashing, fingerprinting,
+/// writing or verifying files.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// An I/O operation on a path failed.
+    #[error("failed to {op} {}", path.display())]
+    Io {
+        /// What was being done, e.g. "open", "read", "write".
+        op: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// An input path does not exist.
+    #[error("input {} does not exist", path.display())]
+    NotFound {
+        /// The input as given.
+        path: PathBuf,
+    },
+    /// A glob pattern is malformed.
+    #[error("invalid glob pattern '{pattern}'")]
+    BadGlob {
+        /// The pattern.
+        pattern: String,
+        /// The cause.
+        #[source]
+        source: glob::PatternError,
+    },
+    /// An input (a glob or a folder) yielded no readable data file.
+    #[error("{input} contains no data files (csv, tsv, parquet, jsonl, ndjson, arrow, feather)")]
+    NoFiles {
+        /// The input as given.
+        input: String,
+    },
+    /// A file given explicitly has an extension datavet does not read.
+    #[error(
+        "cannot tell the format of {} from its extension \
+         (expected .csv, .tsv, .parquet, .jsonl, .ndjson, .arrow, .feather or .ipc; \
+         .csv/.tsv may end in .gz or .zst)",
+        path.display()
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file lies outside the root its relative path is taken from.
+    #[error("{} is outside the root {}", path.display(), root.display())]
+    OutsideRoot {
+        /// The file.
+        path: PathBuf,
+        /// The root.
+        root: PathBuf,
+    },
+    /// A path is not valid UTF-8, so it cannot be written to a manifest.
+    #[error("path {} is not valid UTF-8", path.display())]
+    NonUtf8Path {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A path is a symbolic link and following links was not allowed.
+    #[error("{} is a symbolic link; refusing to follow it", path.display())]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// A file's length or modification time changed while it was being read.
+    #[error("{} changed while it was being read; try again once it is no longer being written", path.display())]
+    ChangedWhileReading {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Polars failed to read a file.
+    #[error("failed to read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    /// Two files of one dataset have different schemas.
+    #[error("schema of {other} does not match {first}: {detail}")]
+    SchemaMismatch {
+        /// The first file (whose schema is the reference).
+        first: String,
+        /// The file that differs.
+        other: String,
+        /// What differs, e.g. "column 'x' is i64 in one and str in the other".
+        detail: String,
+    },
+    /// Computing row fingerprints failed on a column.
+    #[error("failed to fingerprint column '{column}'")]
+    Fingerprint {
+        /// The column.
+        column: String,
+        /// The cause.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    /// Concatenating the files of a dataset failed.
+    #[error("failed to append {path} to the dataset")]
+    Concat {
+        /// The file being appended.
+        path: String,
+        /// The cause.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+}
+
+/// Result alias for the ingestion crate.
+pub type Result<T, E = IngestError> = std::result::Result<T, E>;
+
+impl IngestError {
+    /// Shorthand for [`IngestError::Io`].
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        IngestError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}

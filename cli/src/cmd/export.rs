@@ -31,7 +31,10 @@ pub fn run(args: &ExportArgs) -> Result<ExitStatus> {
     });
     if let Some(kinds) = &args.kind {
         for k in kinds {
-            if !datavet_detect::IssueKind::ALL.iter().any(|x| x.as_str() == k) {
+            if !datavet_detect::IssueKind::ALL
+                .iter()
+                .any(|x| x.as_str() == k)
+            {
                 bail!("unknown issue kind '{k}' (see the report's summary.by_kind)");
             }
         }
@@ -56,10 +59,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Clean)
 }
 
-fn check_fingerprints(
-    report: &ScanReport,
-    inputs: &[datavet_report::InputFile],
-) -> Result<()> {
+fn check_fingerprints(report: &ScanReport, inputs: &[datavet_report::InputFile]) -> Result<()> {
     if report.inputs.len() != inputs.len() {
         bail!(
             "the data has {} file(s) but the report was made from {}; \

@@ -144,4 +144,3 @@ pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
         ExitStatus::Clean
     })
 }
-

@@ -276,6 +276,25 @@ fn encode_column(
     }
     if dtype.is_string() || matches!(dtype, DataType::Categorical(..) | DataType::Enum(..)) {
         let values = read_optional_strings(column, "feature")?;
+        // CSV readers infer a numeric column holding `nan`/`inf` tokens as text:
+        // when every non-empty value parses as a number, it is numeric.
+        if let Some(numbers) = parse_numeric(&values) {
+            let bad: Vec<usize> = (0..numbers.len())
+                .filter(|&i| numbers[i].is_some_and(|v| !v.is_finite()))
+                .collect();
+            if !bad.is_empty() {
+                non_finite.push(NonFiniteColumn {
+                    column: name.clone(),
+                    rows: bad,
+                });
+            }
+            let finite = numbers
+                .into_iter()
+                .map(|v| v.filter(|v| v.is_finite()))
+                .collect();
+            push_numeric(&name, &name, finite, false, out);
+            return Ok(None);
+        }
         push_categorical(&name, values, max_levels, out);
         return Ok(None);
     }
@@ -289,6 +308,23 @@ fn encode_column(
         return push_embedding(column, out, non_finite);
     }
     Ok(Some(format!("unsupported type {dtype}")))
+}
+
+/// Parse a text column as numbers when every non-empty value is one (and at least
+/// one is); empty strings are missing.
+fn parse_numeric(values: &[Option<String>]) -> Option<Vec<Option<f64>>> {
+    let mut any = false;
+    let parsed: Option<Vec<Option<f64>>> = values
+        .iter()
+        .map(|v| match v.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(s) => {
+                any = true;
+                s.parse::<f64>().ok().map(Some)
+            }
+        })
+        .collect();
+    parsed.filter(|_| any)
 }
 
 /// Robust scale of a column: IQR/1.349, else 1.4826·MAD, else the standard
@@ -638,6 +674,27 @@ mod tests {
         let rows: Vec<usize> = report.issues.iter().map(|i| i.row).collect();
         assert_eq!(rows, vec![2, 4]);
         assert_eq!(report.findings.len(), 1);
+    }
+
+    #[test]
+    fn text_numbers_with_nan_tokens_are_numeric_and_reported() {
+        let df = frame(vec![Series::new(
+            "a".into(),
+            &["1.5", "nan", "2.5", "inf", "", "3.5"],
+        )]);
+        let fs = build(&df, None, None);
+        assert!(matches!(
+            fs.matrix.features[0].kind,
+            FeatureKind::Numeric { .. }
+        ));
+        assert_eq!(fs.non_finite[0].rows, vec![1, 3]);
+        // Not all numbers: stays categorical.
+        let df = frame(vec![Series::new("a".into(), &["1", "x", "2"])]);
+        let fs = build(&df, None, None);
+        assert!(matches!(
+            fs.matrix.features[0].kind,
+            FeatureKind::OneHot { .. }
+        ));
     }
 
     #[test]

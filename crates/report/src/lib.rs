@@ -23,5 +23,7 @@ pub use model::{
     DatasetSummary, DetectorSummary, Finding, FlaggedRow, InputFile, RowIssue, SCHEMA, ScanReport,
     Settings, SkippedCheck, SkippedColumn, Summary, Tool, parse_severity, round,
 };
-pub use tables::{TableFormat, clean_frame, export_frame, free_name, scores_frame, write_table};
+pub use tables::{
+    TableFormat, clean_frame, export_frame, free_name, scores_frame, stage_table, write_table,
+};
 pub use text::{TextOptions, render};

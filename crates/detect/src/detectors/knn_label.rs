@@ -483,6 +483,20 @@ mod tests {
     }
 
     #[test]
+    fn typo_class_of_one_row_uses_all_neighbours() {
+        let mut xs: Vec<f64> = (0..20).map(|i| i as f64 * 0.1).collect();
+        xs.extend((0..20).map(|i| 50.0 + i as f64 * 0.1));
+        let mut names = format!("{}{}", "dog ".repeat(20), "cat ".repeat(20));
+        names.replace_range(4 * 7..4 * 7 + 3, "dgo");
+        let report = line(&xs, &names, 10).run(&default());
+        assert_eq!(flagged(&report), vec![7]);
+        assert_eq!(
+            report.issues[0].reason,
+            "label 'dgo' but 10 of 10 nearest rows are 'dog'"
+        );
+    }
+
+    #[test]
     fn edge_cases_do_not_panic() {
         for n in 0..4 {
             let x = Array2::from_shape_fn((n, 2), |(i, j)| (i + j) as f64);

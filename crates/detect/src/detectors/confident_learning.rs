@@ -30,6 +30,15 @@
 //! Score: `1 − p̂_ỹ(x)`, one minus the self-confidence. Every flagged row has another
 //! class above its own label, hence `p̂_ỹ < 1/2` and a score above 0.5.
 //!
+//! Behaviour (measured on 8-dimensional Gaussian blobs, 300 rows a class, see the
+//! tests): precision is very high (1.0 on separated classes, 0.82 against 0.69 for
+//! the plain kNN vote when classes overlap, and a clean overlapping table gets 0
+//! flags where the vote raises 4). Recall is lower when noise flows one way only
+//! (10% of class A relabelled B: 0.63). The threshold of the true class A is not
+//! pulled down by rows flipped into it, so only the flipped rows whose `p̂_A` beats
+//! the class mean are counted, and calibration does not restore the rest; the kNN
+//! label-disagreement detector finds all of them.
+//!
 //! Dataset findings: the estimated share of wrong labels, notable one-way noise
 //! between a pair of classes (typical of targeted label flipping), and the label
 //! distribution checks of [`label_findings`].

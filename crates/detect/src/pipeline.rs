@@ -165,6 +165,9 @@ pub fn run_scan(
         flagged: all_issues.len(),
         scores: non_finite.scores,
     }];
+    if let Some(labels) = labels {
+        findings.extend(crate::detectors::label_findings(labels));
+    }
     let mut skipped = Vec::new();
     for reg in detectors {
         let name = reg.detector.name();

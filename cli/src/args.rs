@@ -19,7 +19,7 @@ pub struct Cli {
 pub enum Command {
     /// Score every row for being mislabelled, duplicated, anomalous or poisoned.
     #[command(after_help = SCAN_EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Export flagged rows (or the clean rest) from a saved scan report.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(ExportArgs),

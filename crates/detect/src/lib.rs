@@ -29,7 +29,7 @@ pub use context::{
 };
 pub use error::{DetectError, Result};
 pub use issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
-pub use knn::KnnGraph;
+pub use knn::{KnnGraph, KnnStrategy};
 
 #[cfg(test)]
 mod testdata;

@@ -106,6 +106,8 @@ fn main() {
         let g = KnnGraph::build_with(x.view(), k, strategy, 1, &NoProgress);
         let secs = t.elapsed().as_secs_f64();
         let recall = sampled_recall(&x, &g, 400);
-        println!("{name:>12} {strategy:?}: build {secs:.2} s, recall@{k} (400 sampled rows) {recall:.4}");
+        println!(
+            "{name:>12} {strategy:?}: build {secs:.2} s, recall@{k} (400 sampled rows) {recall:.4}"
+        );
     }
 }

@@ -17,7 +17,7 @@ use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::{Neighbours, push_best};
+use super::{Neighbours, RowLists, push_best};
 use crate::context::Progress;
 
 /// Queries per block.
@@ -62,7 +62,9 @@ fn nearest_centroids(
         .into_par_iter()
         .map(|c| {
             let rows = c * Q_BLOCK..((c + 1) * Q_BLOCK).min(n);
-            let g = pts.slice_axis(Axis(0), Slice::from(rows.clone())).dot(&cents.t());
+            let g = pts
+                .slice_axis(Axis(0), Slice::from(rows.clone()))
+                .dot(&cents.t());
             let mut out = Vec::with_capacity(rows.len() * p);
             let mut best: Vec<(f32, u32)> = Vec::with_capacity(p + 1);
             for (r, grow) in rows.zip(g.axis_iter(Axis(0))) {
@@ -197,7 +199,7 @@ pub(super) fn all_knn(
         })
         .collect();
 
-    let parts: Vec<Vec<(u32, Vec<(f64, u32)>)>> = tasks
+    let parts: Vec<RowLists> = tasks
         .into_par_iter()
         .map(|(qs, qe)| {
             let m = qe - qs;
@@ -206,7 +208,11 @@ pub(super) fn all_knn(
             let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(m * probe);
             for (b, &q) in qids.iter().enumerate() {
                 let q = q as usize;
-                pairs.extend(probes[q * probe..(q + 1) * probe].iter().map(|&l| (l, b as u32)));
+                pairs.extend(
+                    probes[q * probe..(q + 1) * probe]
+                        .iter()
+                        .map(|&l| (l, b as u32)),
+                );
             }
             pairs.sort_unstable();
             let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(short + 1); m];

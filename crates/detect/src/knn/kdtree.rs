@@ -13,7 +13,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::{Neighbours, push_best};
+use super::{Neighbours, RowLists, push_best};
 use crate::context::Progress;
 
 /// Maximum rows per leaf.
@@ -159,7 +159,7 @@ pub(super) fn all_knn(x: ArrayView2<'_, f64>, k: usize, progress: &dyn Progress)
     let n = x.nrows();
     let tree = Tree::build(x);
     const CHUNK: usize = 2048;
-    let parts: Vec<Vec<(u32, Vec<(f64, u32)>)>> = (0..n.div_ceil(CHUNK))
+    let parts: Vec<RowLists> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let mut out = Vec::with_capacity(CHUNK);

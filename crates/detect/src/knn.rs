@@ -4,11 +4,139 @@
 //! Built once per scan: for every row, the indices of its `k` nearest other rows and
 //! the Euclidean distances to them, nearest first. Ties are broken by row index so
 //! the graph is deterministic.
+//!
+//! [`KnnGraph::build`] picks the search by size and dimension ([`KnnStrategy::choose`]):
+//! exact blocked brute force while `n^2 d` is small, an exact kd-tree in low
+//! dimension, and otherwise an IVF-flat index (k-means coarse quantiser, each row
+//! probing its nearest lists) whose reported distances are exact but whose
+//! candidate set is approximate. Every path is deterministic for a given seed and
+//! independent of the number of threads.
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use crate::context::Progress;
+
+mod ivf;
+mod kdtree;
+
+/// `n^2 d` up to which the exact blocked search is used (a few seconds on 2 cores).
+const EXACT_BUDGET: f64 = 1.5e10;
+/// Highest dimension for which the exact kd-tree is chosen.
+const KD_MAX_DIM: usize = 8;
+/// Candidate distances per row the IVF search aims for at large `n`
+/// (`n * candidates` ~ this budget).
+const IVF_PAIR_BUDGET: f64 = 1.2e10;
+/// Fewest candidates per row the IVF search examines.
+const IVF_MIN_CANDIDATES: f64 = 4096.0;
+
+/// How the k-nearest-neighbour graph is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnnStrategy {
+    /// Exact: every pair, in blocked f32 matrix products whose shortlists are
+    /// re-ranked with exact f64 distances. `O(n^2 d)`.
+    Exact,
+    /// Exact kd-tree search; fast in low dimension.
+    KdTree,
+    /// Approximate inverted-file search: rows split into `lists` k-means cells, each
+    /// row compared with the rows of its `probe` nearest cells.
+    Ivf {
+        /// Number of k-means cells.
+        lists: usize,
+        /// Cells probed per row (its own included).
+        probe: usize,
+    },
+}
+
+impl KnnStrategy {
+    /// The strategy [`KnnGraph::build`] uses for `n` rows in `d` dimensions: exact
+    /// brute force while `n^2 d <= 1.5e10`, else a kd-tree for `d <= 8`, else IVF with
+    /// `sqrt(n)` lists probed so that each row meets about `max(4096, 1.2e10 / n)`
+    /// candidates.
+    pub fn choose(n: usize, d: usize) -> KnnStrategy {
+        let nf = n as f64;
+        if nf * nf * d as f64 <= EXACT_BUDGET {
+            KnnStrategy::Exact
+        } else if d <= KD_MAX_DIM {
+            KnnStrategy::KdTree
+        } else {
+            let lists = nf.sqrt().round().max(1.0) as usize;
+            let per_list = nf / lists as f64;
+            let candidates = (IVF_PAIR_BUDGET / nf).max(IVF_MIN_CANDIDATES);
+            let probe = (candidates / per_list).ceil() as usize;
+            KnnStrategy::Ivf {
+                lists,
+                probe: probe.clamp(1, lists),
+            }
+        }
+    }
+
+    /// Whether the strategy finds the exact neighbours.
+    pub fn is_exact(&self) -> bool {
+        !matches!(self, KnnStrategy::Ivf { .. })
+    }
+}
+
+/// (row, [(squared distance, neighbour)]) lists produced by one parallel task.
+type RowLists = Vec<(u32, Vec<(f64, u32)>)>;
+
+/// Neighbour lists under construction.
+pub(crate) struct Neighbours {
+    indices: Array2<u32>,
+    distances: Array2<f64>,
+    filled: Vec<bool>,
+}
+
+impl Neighbours {
+    fn new(n: usize, k: usize) -> Neighbours {
+        Neighbours {
+            indices: Array2::zeros((n, k)),
+            distances: Array2::zeros((n, k)),
+            filled: vec![false; n],
+        }
+    }
+
+    /// Store row `i`'s list of (squared distance, index), nearest first.
+    fn set_squared(&mut self, i: usize, best: &[(f64, u32)]) {
+        if best.len() < self.indices.ncols() {
+            return;
+        }
+        for (c, &(d2, j)) in best.iter().enumerate() {
+            self.indices[[i, c]] = j;
+            self.distances[[i, c]] = d2.sqrt();
+        }
+        self.filled[i] = true;
+    }
+
+    /// Fill rows the approximate search left short by an exact scan, then finish.
+    fn finish(mut self, x: ArrayView2<'_, f64>) -> KnnGraph {
+        let k = self.indices.ncols();
+        let missing: Vec<usize> = (0..self.filled.len())
+            .filter(|&i| !self.filled[i])
+            .collect();
+        let found: Vec<(usize, Vec<(f64, u32)>)> = missing
+            .into_par_iter()
+            .map(|i| {
+                let xi = x.row(i);
+                let mut best = Vec::with_capacity(k + 1);
+                for (j, xj) in x.rows().into_iter().enumerate() {
+                    if j != i {
+                        let d2: f64 = xi.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum();
+                        push_best(&mut best, k, d2, j as u32);
+                    }
+                }
+                (i, best)
+            })
+            .collect();
+        for (i, best) in found {
+            self.set_squared(i, &best);
+        }
+        KnnGraph {
+            indices: self.indices,
+            distances: self.distances,
+        }
+    }
+}
 
 /// For every row, its `k` nearest other rows (self excluded), nearest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +189,78 @@ impl KnnGraph {
         Self::from_rows(rows, k)
     }
 
+    /// The kNN graph of the rows of `x` (all finite), `k` clamped to `n - 1`, searched
+    /// with [`KnnStrategy::choose`]: exact where that is affordable, never quadratic
+    /// at large `n`. `seed` drives the approximate index; the result is identical for
+    /// the same input and seed whatever the number of threads.
+    pub fn build(x: ArrayView2<'_, f64>, k: usize, seed: u64, progress: &dyn Progress) -> KnnGraph {
+        let strategy = KnnStrategy::choose(x.nrows(), x.ncols());
+        Self::build_with(x, k, strategy, seed, progress)
+    }
+
+    /// The kNN graph searched with a given strategy (see [`KnnGraph::build`]).
+    pub fn build_with(
+        x: ArrayView2<'_, f64>,
+        k: usize,
+        strategy: KnnStrategy,
+        seed: u64,
+        progress: &dyn Progress,
+    ) -> KnnGraph {
+        let n = x.nrows();
+        let k = k.min(n.saturating_sub(1));
+        if k == 0 || x.ncols() == 0 {
+            return Self::no_features(n, k);
+        }
+        progress.start("nearest neighbours", n as u64);
+        let nb = match strategy {
+            KnnStrategy::Exact => ivf::all_knn(x, k, 1, 1, seed, progress),
+            KnnStrategy::KdTree => kdtree::all_knn(x, k, progress),
+            KnnStrategy::Ivf { lists, probe } => ivf::all_knn(x, k, lists, probe, seed, progress),
+        };
+        let graph = nb.finish(x);
+        progress.finish();
+        graph
+    }
+
+    /// With no feature columns every row is at distance 0 from every other: the
+    /// neighbours are the lowest other row indices.
+    fn no_features(n: usize, k: usize) -> KnnGraph {
+        let mut indices = Array2::zeros((n, k));
+        for i in 0..n {
+            let others = (0..n as u32).filter(|&j| j as usize != i).take(k);
+            for (c, j) in others.enumerate() {
+                indices[[i, c]] = j;
+            }
+        }
+        KnnGraph {
+            indices,
+            distances: Array2::zeros((n, k)),
+        }
+    }
+
+    /// Recall@k of this graph against an exact one of the same shape: the share of
+    /// (row, neighbour) entries whose distance is within the exact k-th nearest
+    /// distance (so ties at the k-th distance count as hits).
+    pub fn recall_against(&self, exact: &KnnGraph) -> f64 {
+        let (n, k) = self.indices.dim();
+        assert_eq!((n, k), exact.indices.dim(), "graphs differ in shape");
+        if n == 0 || k == 0 {
+            return 1.0;
+        }
+        let hits: usize = (0..n)
+            .map(|i| {
+                let limit = exact.distances[[i, k - 1]];
+                let tol = 1e-9 * limit.max(1e-300);
+                self.distances
+                    .row(i)
+                    .iter()
+                    .filter(|&&d| d <= limit + tol)
+                    .count()
+            })
+            .sum();
+        hits as f64 / (n * k) as f64
+    }
+
     /// Assemble from per-row (indices, distances) lists of length `k`.
     pub fn from_rows(rows: Vec<(Vec<u32>, Vec<f64>)>, k: usize) -> KnnGraph {
         let n = rows.len();
@@ -77,7 +277,7 @@ impl KnnGraph {
 }
 
 /// Insert `(d, j)` into a sorted list holding at most `k` best (smallest d, then j).
-pub(crate) fn push_best(best: &mut Vec<(f64, u32)>, k: usize, d: f64, j: u32) {
+pub(crate) fn push_best<T: PartialOrd + Copy>(best: &mut Vec<(T, u32)>, k: usize, d: T, j: u32) {
     if k == 0 {
         return;
     }
@@ -119,5 +319,183 @@ mod tests {
         let x = array![[0.0], [1.0]];
         let g = KnnGraph::brute_force(x.view(), 10, &NoProgress);
         assert_eq!(g.k(), 1);
+    }
+
+    /// 20-component Gaussian mixture, unit noise, centres ~ N(0, 3^2).
+    fn mixture(n: usize, d: usize, seed: u64) -> Array2<f64> {
+        let mut g = crate::testdata::Gen::new(seed);
+        let centres: Vec<Vec<f64>> = (0..20)
+            .map(|_| (0..d).map(|_| 3.0 * g.normal()).collect())
+            .collect();
+        Array2::from_shape_fn((n, d), |(i, j)| centres[i % 20][j] + g.normal())
+    }
+
+    fn assert_same(a: &KnnGraph, b: &KnnGraph) {
+        assert_eq!(a.indices, b.indices);
+        for (x, y) in a.distances.iter().zip(b.distances.iter()) {
+            assert!((x - y).abs() <= 1e-9 * (1.0 + x.abs()), "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn exact_and_kdtree_match_brute_force() {
+        for (n, d) in [(300, 2), (500, 5), (400, 12)] {
+            let x = mixture(n, d, 3);
+            let brute = KnnGraph::brute_force(x.view(), 7, &NoProgress);
+            for strategy in [KnnStrategy::Exact, KnnStrategy::KdTree] {
+                let g = KnnGraph::build_with(x.view(), 7, strategy, 1, &NoProgress);
+                assert_same(&g, &brute);
+                assert_eq!(g.recall_against(&brute), 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn kdtree_handles_duplicates_and_ties_by_index() {
+        // A 10x10 integer grid, every point twice: distance ties everywhere.
+        let mut rows = Vec::new();
+        for rep in 0..2 {
+            for i in 0..100 {
+                let _ = rep;
+                rows.push([(i % 10) as f64, (i / 10) as f64]);
+            }
+        }
+        let x = Array2::from_shape_fn((200, 2), |(i, j)| rows[i][j]);
+        let brute = KnnGraph::brute_force(x.view(), 5, &NoProgress);
+        let g = KnnGraph::build_with(x.view(), 5, KnnStrategy::KdTree, 0, &NoProgress);
+        assert_eq!(g.indices, brute.indices);
+        assert_eq!(g.distances, brute.distances);
+        // Row 0's twin is row 100 at distance exactly 0.
+        assert_eq!((g.indices[[0, 0]], g.distances[[0, 0]]), (100, 0.0));
+        let e = KnnGraph::build_with(x.view(), 5, KnnStrategy::Exact, 0, &NoProgress);
+        assert_eq!((e.indices[[0, 0]], e.distances[[0, 0]]), (100, 0.0));
+        assert_eq!(e.indices, brute.indices);
+    }
+
+    /// Exact recall@k of `g` on every `step`-th row, by a full scan for each.
+    fn sampled_recall(x: &Array2<f64>, g: &KnnGraph, step: usize) -> f64 {
+        let (n, k) = g.indices.dim();
+        let rows: Vec<usize> = (0..n).step_by(step).collect();
+        let hits: usize = rows
+            .par_iter()
+            .map(|&i| {
+                let mut d: Vec<f64> = (0..n)
+                    .filter(|&j| j != i)
+                    .map(|j| {
+                        let diff = &x.row(i) - &x.row(j);
+                        diff.dot(&diff)
+                    })
+                    .collect();
+                d.select_nth_unstable_by(k - 1, f64::total_cmp);
+                let limit = d[k - 1].sqrt() * (1.0 + 1e-9);
+                g.distances.row(i).iter().filter(|&&v| v <= limit).count()
+            })
+            .sum();
+        hits as f64 / (rows.len() * k) as f64
+    }
+
+    #[test]
+    fn ivf_recall_on_gaussian_mixture_32d() {
+        let n = 20_000;
+        let x = mixture(n, 32, 11);
+        // 141 lists of ~141 rows, 12 probed: ~1.7k candidates per row.
+        let strategy = KnnStrategy::Ivf {
+            lists: 141,
+            probe: 12,
+        };
+        let g = KnnGraph::build_with(x.view(), 10, strategy, 5, &NoProgress);
+        let recall = sampled_recall(&x, &g, 50);
+        assert!(recall >= 0.9, "recall {recall}");
+        // Never self, distances exact and sorted.
+        for i in 0..n {
+            let row = g.indices.row(i);
+            assert!(row.iter().all(|&j| j as usize != i));
+            let d = g.distances.row(i);
+            assert!(d.windows(2).into_iter().all(|w| w[0] <= w[1]));
+            let j = row[0] as usize;
+            let d0: f64 = (0..32)
+                .map(|c| (x[[i, c]] - x[[j, c]]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            assert!((d0 - d[0]).abs() < 1e-12);
+        }
+        // Deterministic for a seed.
+        let again = KnnGraph::build_with(x.view(), 10, strategy, 5, &NoProgress);
+        assert_eq!(g, again);
+    }
+
+    #[test]
+    fn ivf_finds_planted_near_duplicates() {
+        let mut x = mixture(5000, 16, 2);
+        for i in 0..100 {
+            let src = x.row(i * 7).to_owned();
+            let mut dst = x.row_mut(4000 + i);
+            dst.assign(&src);
+            dst[0] += 1e-4;
+        }
+        let g = KnnGraph::build_with(
+            x.view(),
+            5,
+            KnnStrategy::Ivf {
+                lists: 70,
+                probe: 2,
+            },
+            9,
+            &NoProgress,
+        );
+        for i in 0..100 {
+            assert_eq!(g.indices[[4000 + i, 0]] as usize, i * 7);
+            assert!((g.distances[[4000 + i, 0]] - 1e-4).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn tiny_lists_are_filled_exactly() {
+        // More lists than fit k neighbours: short rows fall back to an exact scan.
+        let x = mixture(60, 3, 4);
+        let brute = KnnGraph::brute_force(x.view(), 8, &NoProgress);
+        let g = KnnGraph::build_with(
+            x.view(),
+            8,
+            KnnStrategy::Ivf {
+                lists: 30,
+                probe: 1,
+            },
+            0,
+            &NoProgress,
+        );
+        assert!(g.recall_against(&brute) > 0.5);
+        assert!(g.indices.iter().all(|&j| (j as usize) < 60));
+        for i in 0..60 {
+            assert!(g.indices.row(i).iter().all(|&j| j as usize != i));
+        }
+    }
+
+    #[test]
+    fn build_edge_cases() {
+        let one = array![[1.0, 2.0]];
+        assert_eq!(KnnGraph::build(one.view(), 5, 0, &NoProgress).k(), 0);
+        let none = Array2::<f64>::zeros((4, 0));
+        let g = KnnGraph::build(none.view(), 2, 0, &NoProgress);
+        assert_eq!(g.indices.row(0).to_vec(), vec![1, 2]);
+        assert_eq!(g.indices.row(2).to_vec(), vec![0, 1]);
+        let constant = Array2::<f64>::ones((50, 3));
+        let g = KnnGraph::build(constant.view(), 3, 0, &NoProgress);
+        assert_eq!(g.indices.row(10).to_vec(), vec![0, 1, 2]);
+        assert!(g.distances.iter().all(|&d| d == 0.0));
+    }
+
+    #[test]
+    fn choose_by_size_and_dimension() {
+        assert_eq!(KnnStrategy::choose(1000, 32), KnnStrategy::Exact);
+        assert_eq!(KnnStrategy::choose(1_000_000, 3), KnnStrategy::KdTree);
+        match KnnStrategy::choose(1_000_000, 32) {
+            KnnStrategy::Ivf { lists, probe } => {
+                assert_eq!(lists, 1000);
+                assert!((5..=40).contains(&probe));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!KnnStrategy::choose(1_000_000, 32).is_exact());
     }
 }

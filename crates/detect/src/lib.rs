@@ -34,7 +34,7 @@ pub use context::{
 pub use error::{DetectError, Result};
 pub use features::{FeatureParams, FeatureSet, FeatureValidParams, NonFiniteColumn, SkippedColumn};
 pub use issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
-pub use knn::KnnGraph;
+pub use knn::{KnnGraph, KnnStrategy};
 pub use pipeline::{
     DetectorScores, Registered, ScanOutput, ScanParams, ScanValidParams, SkippedCheck, run_scan,
 };

@@ -1,9 +1,15 @@
 //! The detectors, one per module, each citing the paper it implements.
 
 pub mod confident_learning;
+pub mod duplicates;
 pub mod knn_label;
+pub mod knn_outlier;
 pub mod label_stats;
+pub mod near_duplicates;
 
 pub use confident_learning::{ConfidentLearningParams, ConfidentLearningValidParams};
+pub use duplicates::{DuplicatesParams, DuplicatesValidParams};
 pub use knn_label::{KnnLabelParams, KnnLabelValidParams, VoteWeighting};
+pub use knn_outlier::{KnnOutlierParams, KnnOutlierValidParams};
 pub use label_stats::label_findings;
+pub use near_duplicates::{NearDuplicatesParams, NearDuplicatesValidParams};

@@ -30,12 +30,15 @@
 //! probabilities come from the sorted order, so the whole score is `O(d n log n)` with
 //! no per-row allocation.
 //!
-//! Flag rule: `O` is a sum of `d` tail surprisals, right-skewed (roughly a Gamma(d)
-//! under independent features), so a robust z of `O` itself would flag far more rows
-//! for small `d` than for large `d`. We take the robust z of `O^(1/3)` (the
-//! Wilson–Hilferty transform that makes Gamma variables close to normal) and flag above
-//! `threshold` (default [`score::DEFAULT_Z_FLAG`] = 3.5). The unit score is
-//! [`score::unit_from_z`] of that z with the threshold as pivot.
+//! Flag rule: `O` is a sum of `d` tail surprisals and right-skewed (about Gamma(d) for
+//! independent features, an exponential tail for `d = 1`), so the usual MAD-based robust
+//! z of `O` flags about 4% of clean one-feature data. We use [`upper_tail_z`]: the
+//! scale comes from the upper bulk, `(Q90 - median) / 1.2816`, which equals σ for
+//! normal scores and widens with a long upper tail. A row is flagged when that z exceeds
+//! `threshold` (default [`score::DEFAULT_Z_FLAG`] = 3.5). On clean Gaussian, uniform
+//! and log-normal data with 1 to 32 features this flags 0.02–0.6% of rows (see the
+//! tests). The unit score is [`score::unit_from_z`] of the z with the threshold as
+//! pivot, so it is 0.5 at the flag threshold.
 
 use ndarray::{ArrayView1, ArrayView2};
 use rayon::prelude::*;
@@ -72,7 +75,7 @@ impl EcodParams {
         Self::default()
     }
 
-    /// Robust z (of the cube root of the ECOD score) above which a row is flagged.
+    /// Upper-tail robust z of the ECOD score above which a row is flagged.
     pub fn threshold(mut self, z: f64) -> Self {
         self.threshold = z;
         self
@@ -117,7 +120,7 @@ pub struct EcodValidParams {
 }
 
 impl EcodValidParams {
-    /// The flag threshold (robust z of `O^(1/3)`).
+    /// The flag threshold (upper-tail robust z of `O`).
     pub fn threshold(&self) -> f64 {
         self.threshold
     }
@@ -333,6 +336,21 @@ impl EcodScores {
     }
 }
 
+/// Robust z for right-skewed scores: `(v - median) / s` with the scale taken from the
+/// upper bulk, `s = (Q90 - median) / 1.2816` (σ for normal scores), so a long upper
+/// tail widens the scale instead of being flagged wholesale. Tolerates up to 10% of
+/// extreme values. Falls back to [`score::robust_z`] when that scale is zero.
+pub(crate) fn upper_tail_z(values: &[f64]) -> Vec<f64> {
+    let mut sorted = values.to_vec();
+    sorted.par_sort_unstable_by(f64::total_cmp);
+    let med = score::quantile_sorted(&sorted, 0.5);
+    let scale = (score::quantile_sorted(&sorted, 0.9) - med) / 1.2816;
+    if scale <= f64::EPSILON * med.abs().max(1.0) {
+        return score::robust_z(values);
+    }
+    values.iter().map(|v| (v - med) / scale).collect()
+}
+
 /// A number with about four significant digits, trailing zeros trimmed.
 pub(crate) fn fmt_value(x: f64) -> String {
     if x == 0.0 {
@@ -396,8 +414,7 @@ impl Detector for EcodValidParams {
         }
         let fit = EcodScores::compute(x, ctx.progress);
         let o = fit.scores();
-        let cube: Vec<f64> = o.iter().map(|v| v.cbrt()).collect();
-        let z = score::robust_z(&cube);
+        let z = upper_tail_z(&o);
         let scores: Vec<f64> = z
             .iter()
             .map(|&z| score::unit_from_z(z, self.threshold))
@@ -644,6 +661,7 @@ pub(crate) mod tests {
             let auc = auroc(&report.scores, &truth);
             eprintln!("ecod seed {seed}: precision {p:.3} recall {r:.3} auroc {auc:.4}");
             assert!(auc >= 0.95, "seed {seed}: auroc {auc}");
+            assert!(p >= 0.8, "seed {seed}: precision {p}");
             assert!(report.issues.iter().all(|i| i.score > 0.5));
             flagged_all += flagged.len();
             hits += (p * flagged.len() as f64).round() as usize;
@@ -654,22 +672,27 @@ pub(crate) mod tests {
             hits as f64 / planted_all as f64,
         );
         eprintln!("ecod pooled: precision {p:.3} recall {r:.3}");
-        assert!(p >= 0.85 && r >= 0.4, "pooled precision {p} recall {r}");
+        assert!(p >= 0.85 && r >= 0.65, "pooled precision {p} recall {r}");
     }
 
     #[test]
     fn clean_data_flags_few_rows_whatever_the_dimension() {
-        // The cube-root z keeps the false flag rate low from 1 to 32 features; a
-        // robust z of the raw sum would flag about 4% of rows at d = 1.
-        for (d, kind) in [(1, 0), (2, 2), (8, 1), (8, 2), (32, 0)] {
+        // The upper-tail z keeps the false flag rate under 0.7% from 1 to 32 features;
+        // the MAD-based robust z of the same scores flags about 4% of rows at d = 1.
+        for (d, kind) in [(1, 0), (2, 2), (8, 1), (8, 2), (32, 2)] {
             let mut g = Gen::new(d as u64 * 10 + kind);
             let x = Array2::from_shape_fn((5000, d), |_| match kind {
                 0 => g.normal(),
                 1 => g.uniform(),
                 _ => g.normal().exp(),
             });
-            let report = run(&ecod(), &matrix(x), 0);
-            assert!(report.issues.len() <= 30, "d {d}: {}", report.issues.len());
+            let report = run(&ecod(), &matrix(x.clone()), 0);
+            assert!(report.issues.len() <= 35, "d {d}: {}", report.issues.len());
+            if d == 1 {
+                let o = EcodScores::compute(x.view(), &NoProgress).scores();
+                let mad_flags = score::robust_z(&o).iter().filter(|&&z| z > 3.5).count();
+                assert!(mad_flags > 150, "{mad_flags}");
+            }
         }
     }
 
@@ -774,6 +797,24 @@ pub(crate) mod tests {
                 .threshold(),
             2.5
         );
+    }
+
+    #[test]
+    fn upper_tail_z_matches_sigma_on_normal_scores_and_falls_back() {
+        let mut g = Gen::new(2);
+        let v: Vec<f64> = (0..20000).map(|_| 5.0 + 2.0 * g.normal()).collect();
+        let z = upper_tail_z(&v);
+        let r = score::robust_z(&v);
+        assert!(
+            z.iter()
+                .zip(&r)
+                .all(|(a, b)| (a - b).abs() < 0.05 * b.abs().max(1.0))
+        );
+        // Q90 equal to the median: robust_z's fallbacks decide.
+        let mut ties = vec![1.0; 95];
+        ties.extend([2.0, 2.0, 3.0, 3.0, 50.0]);
+        assert_eq!(upper_tail_z(&ties), score::robust_z(&ties));
+        assert_eq!(upper_tail_z(&[4.0; 7]), vec![0.0; 7]);
     }
 
     #[test]

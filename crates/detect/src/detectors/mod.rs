@@ -2,6 +2,8 @@
 
 pub mod confident_learning;
 pub mod duplicates;
+pub mod ecod;
+pub mod isolation_forest;
 pub mod knn_label;
 pub mod knn_outlier;
 pub mod label_stats;
@@ -9,6 +11,8 @@ pub mod near_duplicates;
 
 pub use confident_learning::{ConfidentLearningParams, ConfidentLearningValidParams};
 pub use duplicates::{DuplicatesParams, DuplicatesValidParams};
+pub use ecod::{EcodParams, EcodScores, EcodValidParams};
+pub use isolation_forest::{IsolationForest, IsolationForestParams, IsolationForestValidParams};
 pub use knn_label::{KnnLabelParams, KnnLabelValidParams, VoteWeighting};
 pub use knn_outlier::{KnnOutlierParams, KnnOutlierValidParams};
 pub use label_stats::label_findings;

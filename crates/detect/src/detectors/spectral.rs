@@ -445,16 +445,17 @@ pub(crate) mod planted {
     use crate::knn::KnnGraph;
     use crate::testdata::{Gen, blobs};
 
-    /// 3 classes × `per_class` rows in 16 dims; `poison` rows drawn from classes
+    /// 3 classes × `per_class` rows in 16 dims (blob `separation`); `poison` rows drawn from classes
     /// c1 and c2 get features f0..f2 set to `trigger` and are relabelled to c0.
     /// Returns (features, labels, poisoned rows).
     pub fn backdoor(
         per_class: usize,
         poison: usize,
         trigger: f64,
+        separation: f64,
         seed: u64,
     ) -> (FeatureMatrix, Labels, Vec<usize>) {
-        let (mut fm, mut labels) = blobs(per_class, 3, 16, 1.0, seed);
+        let (mut fm, mut labels) = blobs(per_class, 3, 16, separation, seed);
         let mut g = Gen::new(seed ^ 0x9e37);
         let others: Vec<usize> = (0..fm.n_rows()).filter(|i| i % 3 != 0).collect();
         let picked: Vec<usize> = g
@@ -508,7 +509,7 @@ mod tests {
     fn planted_backdoor_is_found() {
         let mut worst = (1.0f64, 1.0f64);
         for seed in 0..5 {
-            let (fm, labels, truth) = backdoor(500, 30, 4.0, seed);
+            let (fm, labels, truth) = backdoor(500, 30, 4.0, 1.0, seed);
             let r = run(&SpectralSignatureParams::new(), &fm, &labels);
             let (p, rec) = precision_recall(&flagged(&r), &truth);
             worst = (worst.0.min(p), worst.1.min(rec));
@@ -528,7 +529,7 @@ mod tests {
         let mean_recall = |rounds: usize| {
             let mut sum = 0.0;
             for seed in 0..10 {
-                let (fm, labels, truth) = backdoor(500, 30, 0.0, seed);
+                let (fm, labels, truth) = backdoor(500, 30, 0.0, 1.0, seed);
                 let r = run(&SpectralSignatureParams::new().rounds(rounds), &fm, &labels);
                 let (p, rec) = precision_recall(&flagged(&r), &truth);
                 assert!(p >= 0.9, "precision {p}");
@@ -545,7 +546,7 @@ mod tests {
 
     #[test]
     fn reason_names_class_and_drivers() {
-        let (fm, labels, truth) = backdoor(500, 30, 4.0, 3);
+        let (fm, labels, truth) = backdoor(500, 30, 4.0, 1.0, 3);
         let r = run(&SpectralSignatureParams::new(), &fm, &labels);
         let issue = r.issues.iter().find(|i| truth.contains(&i.row)).unwrap();
         assert!(
@@ -643,7 +644,7 @@ mod tests {
 
     #[test]
     fn budget_caps_flags_per_class() {
-        let (fm, labels, _) = backdoor(500, 30, 4.0, 1);
+        let (fm, labels, _) = backdoor(500, 30, 4.0, 1.0, 1);
         let r = run(
             &SpectralSignatureParams::new().max_fraction(Some(0.02)),
             &fm,
@@ -702,7 +703,7 @@ mod tests {
 
     #[test]
     fn deterministic_across_runs_and_thread_counts() {
-        let (fm, labels, _) = backdoor(500, 30, 4.0, 4);
+        let (fm, labels, _) = backdoor(500, 30, 4.0, 1.0, 4);
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()

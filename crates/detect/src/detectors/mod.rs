@@ -1,5 +1,6 @@
 //! The detectors, one per module, each citing the paper it implements.
 
+pub mod clustering;
 pub mod confident_learning;
 pub mod duplicates;
 pub mod ecod;
@@ -8,7 +9,9 @@ pub mod knn_label;
 pub mod knn_outlier;
 pub mod label_stats;
 pub mod near_duplicates;
+pub mod spectral;
 
+pub use clustering::{ClusteringParams, ClusteringValidParams};
 pub use confident_learning::{ConfidentLearningParams, ConfidentLearningValidParams};
 pub use duplicates::{DuplicatesParams, DuplicatesValidParams};
 pub use ecod::{EcodParams, EcodScores, EcodValidParams};
@@ -17,3 +20,4 @@ pub use knn_label::{KnnLabelParams, KnnLabelValidParams, VoteWeighting};
 pub use knn_outlier::{KnnOutlierParams, KnnOutlierValidParams};
 pub use label_stats::label_findings;
 pub use near_duplicates::{NearDuplicatesParams, NearDuplicatesValidParams};
+pub use spectral::{SpectralSignatureParams, SpectralSignatureValidParams};

@@ -145,7 +145,12 @@ pub fn run_scan(
     let n = features.matrix.n_rows();
     let mut timings = Vec::new();
     let t = Instant::now();
-    let knn = KnnGraph::build(features.matrix.x.view(), params.k(), params.seed(), progress);
+    let knn = KnnGraph::build(
+        features.matrix.x.view(),
+        params.k(),
+        params.seed(),
+        progress,
+    );
     timings.push(("knn graph".to_string(), t.elapsed()));
 
     let labels = features.labels.as_ref();

@@ -10,7 +10,10 @@
 
 use serde::Deserialize;
 
-use crate::detectors::{ConfidentLearningParams, KnnLabelParams, VoteWeighting};
+use crate::detectors::{
+    ClusteringParams, ConfidentLearningParams, DuplicatesParams, EcodParams, IsolationForestParams,
+    KnnLabelParams, KnnOutlierParams, NearDuplicatesParams, SpectralSignatureParams, VoteWeighting,
+};
 use crate::error::{DetectError, Result};
 use crate::pipeline::Registered;
 
@@ -33,29 +36,102 @@ impl From<WeightingConfig> for VoteWeighting {
     }
 }
 
-/// `[detectors.knn_label]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KnnLabelConfig {
-    /// Neighbours that vote.
-    pub k: Option<usize>,
-    /// Share of votes for another label needed to flag.
-    pub eta: Option<f64>,
-    /// Vote weighting.
-    pub weighting: Option<WeightingConfig>,
+/// One `[detectors.NAME]` table: every key optional, unknown keys refused, each
+/// key applied through the detector's own params setter (so its `check` validates).
+macro_rules! detector_config {
+    ($(#[$doc:meta])* $cfg:ident for $params:ty { $($field:ident: $ty:ty => $setter:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $cfg {
+            $(
+                #[doc = concat!("Sets `", stringify!($setter), "` on the detector's params.")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl $cfg {
+            fn apply(&self, params: $params) -> $params {
+                let Self { $($field),* } = self;
+                #[allow(unused_mut)]
+                let mut params = params;
+                $(
+                    if let Some(v) = $field {
+                        params = params.$setter((*v).into());
+                    }
+                )*
+                params
+            }
+        }
+    };
 }
 
-/// `[detectors.confident_learning]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfidentLearningConfig {
-    /// Neighbours that vote.
-    pub k: Option<usize>,
-    /// Laplace smoothing of the out-of-sample probabilities.
-    pub smoothing: Option<f64>,
-    /// Vote weighting.
-    pub weighting: Option<WeightingConfig>,
-}
+detector_config!(
+    /// `[detectors.duplicates]`.
+    DuplicatesConfig for DuplicatesParams { max_listed: usize => max_listed }
+);
+detector_config!(
+    /// `[detectors.near_duplicates]`.
+    NearDuplicatesConfig for NearDuplicatesParams { factor: f64 => factor }
+);
+detector_config!(
+    /// `[detectors.knn_outlier]`.
+    KnnOutlierConfig for KnnOutlierParams {
+        k: usize => k,
+        z_threshold: f64 => z_threshold,
+        top_features: usize => top_features,
+    }
+);
+detector_config!(
+    /// `[detectors.ecod]`.
+    EcodConfig for EcodParams { threshold: f64 => threshold, top_features: usize => top_features }
+);
+detector_config!(
+    /// `[detectors.isolation_forest]`.
+    IsolationForestConfig for IsolationForestParams {
+        n_trees: usize => n_trees,
+        subsample: usize => subsample,
+        threshold: f64 => threshold,
+        min_score: f64 => min_score,
+        top_features: usize => top_features,
+    }
+);
+detector_config!(
+    /// `[detectors.clustering]`.
+    ClusteringConfig for ClusteringParams {
+        n_clusters: usize => n_clusters,
+        max_clusters: usize => max_clusters,
+        sample_size: usize => sample_size,
+        z_threshold: f64 => z_threshold,
+        majority_share: f64 => majority_share,
+        min_cluster_rows: usize => min_cluster_rows,
+    }
+);
+detector_config!(
+    /// `[detectors.knn_label]`.
+    KnnLabelConfig for KnnLabelParams {
+        k: usize => k,
+        eta: f64 => eta,
+        weighting: WeightingConfig => weighting,
+    }
+);
+detector_config!(
+    /// `[detectors.confident_learning]`.
+    ConfidentLearningConfig for ConfidentLearningParams {
+        k: usize => k,
+        smoothing: f64 => smoothing,
+        weighting: WeightingConfig => weighting,
+    }
+);
+detector_config!(
+    /// `[detectors.spectral_signature]`.
+    SpectralConfig for SpectralSignatureParams {
+        z_threshold: f64 => z_threshold,
+        max_fraction: f64 => max_fraction,
+        min_class_rows: usize => min_class_rows,
+        top_features: usize => top_features,
+    }
+);
 
 /// Detector settings as written in `datavet.toml` under `[detectors]`. Every field is
 /// optional; unknown keys are an error.
@@ -65,23 +141,61 @@ pub struct DetectorConfig {
     /// Detector names not to run.
     #[serde(default)]
     pub disable: Vec<String>,
+    /// Exact duplicates.
+    #[serde(default)]
+    pub duplicates: DuplicatesConfig,
+    /// Near-duplicates.
+    #[serde(default)]
+    pub near_duplicates: NearDuplicatesConfig,
+    /// kNN outlier score.
+    #[serde(default)]
+    pub knn_outlier: KnnOutlierConfig,
+    /// ECOD.
+    #[serde(default)]
+    pub ecod: EcodConfig,
+    /// Isolation Forest.
+    #[serde(default)]
+    pub isolation_forest: IsolationForestConfig,
+    /// k-means clustering.
+    #[serde(default)]
+    pub clustering: ClusteringConfig,
     /// kNN label disagreement.
     #[serde(default)]
     pub knn_label: KnnLabelConfig,
     /// Confident learning.
     #[serde(default)]
     pub confident_learning: ConfidentLearningConfig,
+    /// Spectral signatures.
+    #[serde(default)]
+    pub spectral_signature: SpectralConfig,
 }
 
 /// The names of every detector datavet has, in run order.
-pub const DETECTOR_NAMES: &[&str] = &["knn_label", "confident_learning"];
+pub const DETECTOR_NAMES: &[&str] = &[
+    "duplicates",
+    "near_duplicates",
+    "knn_outlier",
+    "ecod",
+    "isolation_forest",
+    "clustering",
+    "knn_label",
+    "confident_learning",
+    "spectral_signature",
+];
 
 /// Build the detectors to run from the config, validating every setting.
 pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
     let DetectorConfig {
         disable,
+        duplicates,
+        near_duplicates,
+        knn_outlier,
+        ecod,
+        isolation_forest,
+        clustering,
         knn_label,
         confident_learning,
+        spectral_signature,
     } = config;
     for name in disable {
         if !DETECTOR_NAMES.contains(&name.as_str()) {
@@ -93,49 +207,89 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
             });
         }
     }
-    let enabled = |name: &str| !disable.iter().any(|d| d == name);
     let mut out: Vec<Registered> = Vec::new();
-
-    if enabled("knn_label") {
-        let KnnLabelConfig { k, eta, weighting } = knn_label;
-        let mut p = KnnLabelParams::default();
-        if let Some(k) = k {
-            p = p.k(*k);
+    let mut add = |name: &str,
+                   family: &'static str,
+                   needs_labels: bool,
+                   detector: Box<dyn crate::Detector + Sync>| {
+        if !disable.iter().any(|d| d == name) {
+            out.push(Registered {
+                detector,
+                family,
+                needs_labels,
+            });
         }
-        if let Some(eta) = eta {
-            p = p.eta(*eta);
-        }
-        if let Some(w) = weighting {
-            p = p.weighting((*w).into());
-        }
-        out.push(Registered {
-            detector: Box::new(p.check()?),
-            family: "labels",
-            needs_labels: true,
-        });
-    }
-    if enabled("confident_learning") {
-        let ConfidentLearningConfig {
-            k,
-            smoothing,
-            weighting,
-        } = confident_learning;
-        let mut p = ConfidentLearningParams::default();
-        if let Some(k) = k {
-            p = p.k(*k);
-        }
-        if let Some(a) = smoothing {
-            p = p.smoothing(*a);
-        }
-        if let Some(w) = weighting {
-            p = p.weighting((*w).into());
-        }
-        out.push(Registered {
-            detector: Box::new(p.check()?),
-            family: "labels",
-            needs_labels: true,
-        });
-    }
+    };
+    add(
+        "duplicates",
+        "duplicates",
+        false,
+        Box::new(duplicates.apply(DuplicatesParams::default()).check()?),
+    );
+    add(
+        "near_duplicates",
+        "duplicates",
+        false,
+        Box::new(
+            near_duplicates
+                .apply(NearDuplicatesParams::default())
+                .check()?,
+        ),
+    );
+    add(
+        "knn_outlier",
+        "outliers",
+        false,
+        Box::new(knn_outlier.apply(KnnOutlierParams::default()).check()?),
+    );
+    add(
+        "ecod",
+        "outliers",
+        false,
+        Box::new(ecod.apply(EcodParams::default()).check()?),
+    );
+    add(
+        "isolation_forest",
+        "outliers",
+        false,
+        Box::new(
+            isolation_forest
+                .apply(IsolationForestParams::default())
+                .check()?,
+        ),
+    );
+    add(
+        "clustering",
+        "outliers",
+        false,
+        Box::new(clustering.apply(ClusteringParams::default()).check()?),
+    );
+    add(
+        "knn_label",
+        "labels",
+        true,
+        Box::new(knn_label.apply(KnnLabelParams::default()).check()?),
+    );
+    add(
+        "confident_learning",
+        "labels",
+        true,
+        Box::new(
+            confident_learning
+                .apply(ConfidentLearningParams::default())
+                .check()?,
+        ),
+    );
+    add(
+        "spectral_signature",
+        "poisoning",
+        true,
+        Box::new(
+            spectral_signature
+                .apply(SpectralSignatureParams::default())
+                .check()?,
+        ),
+    );
     Ok(out)
 }
 

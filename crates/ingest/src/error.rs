@@ -109,6 +109,46 @@ pub enum IngestError {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// An error about one file of a dataset, with the file's path.
+    #[error("failed to process {path}")]
+    InFile {
+        /// The file's relative path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: Box<IngestError>,
+    },
+    /// A per-file provenance entry names a file that is not among the inputs.
+    #[error("provenance is given for {path}, which is not among the input files")]
+    UnknownProvenancePath {
+        /// The path given.
+        path: String,
+    },
+    /// A manifest is not valid JSON or lacks required fields.
+    #[error("failed to parse manifest {}", path.display())]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A manifest has a version (or wrapper) this build does not read.
+    #[error("unsupported manifest {}: {found}", path.display())]
+    UnsupportedManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What was found instead.
+        found: String,
+    },
+    /// A row sidecar is malformed.
+    #[error("invalid row sidecar {}: {reason}", path.display())]
+    BadSidecar {
+        /// The sidecar file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Concatenating the files of a dataset failed.
     #[error("failed to append {path} to the dataset")]
     Concat {

@@ -26,6 +26,8 @@
 mod error;
 mod format;
 mod hash;
+mod manifest;
+mod provenance;
 mod read;
 mod rowhash;
 mod source;
@@ -33,7 +35,13 @@ mod source;
 pub use error::{IngestError, Result};
 pub use format::{Compression, Format};
 pub use hash::{FileDigest, IngestProgress, hash_file, hash_files, sha256_hex};
+pub use manifest::{
+    ColumnSchema, FileEntry, IN_TOTO_STATEMENT, MANIFEST_VERSION, Manifest, ManifestFormat,
+    ManifestOptions, PREDICATE_TYPE, RowSidecar, SidecarRef, build_manifest, sidecar_path,
+    write_atomic, write_manifest,
+};
 pub use polars::frame::DataFrame;
+pub use provenance::{Provenance, ProvenanceSpec, Tool, format_utc, parse_utc};
 pub use read::{Dataset, ReadOptions, read_table};
 pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};

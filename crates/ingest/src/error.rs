@@ -141,6 +141,24 @@ pub enum IngestError {
         /// What was found instead.
         found: String,
     },
+    /// A manifest lists a path that could reach outside the root.
+    #[error("refusing manifest {}: path '{}' is unsafe because {reason}", manifest.display(), path.escape_debug())]
+    UnsafeManifestPath {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// The offending path.
+        path: String,
+        /// Why it is unsafe.
+        reason: &'static str,
+    },
+    /// A symbolic link resolves to a place outside the root.
+    #[error("{} is a symbolic link to {}, outside the root; refusing to follow it", path.display(), target.display())]
+    LinkOutsideRoot {
+        /// The link.
+        path: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+    },
     /// A row sidecar is malformed.
     #[error("invalid row sidecar {}: {reason}", path.display())]
     BadSidecar {

@@ -31,6 +31,7 @@ mod provenance;
 mod read;
 mod rowhash;
 mod source;
+mod verify;
 
 pub use error::{IngestError, Result};
 pub use format::{Compression, Format};
@@ -45,3 +46,8 @@ pub use provenance::{Provenance, ProvenanceSpec, Tool, format_utc, parse_utc};
 pub use read::{Dataset, ReadOptions, read_table};
 pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};
+pub use verify::{
+    ChangedRow, FileFacts, FileReport, FileStatus, Retyped, RowDiff, RowDiffKind, SchemaDrift,
+    SidecarStatus, Summary, VerifyOptions, VerifyReport, check_manifest_path, diff_rows,
+    schema_drift, verify, verify_manifest,
+};

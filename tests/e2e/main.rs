@@ -1,1 +1,7 @@
+//! End-to-end tests through the `datavet` binary. Each test runs in its own temporary
+//! directory (see `util.rs`).
 
+mod util;
+
+mod manifest;
+mod verify;

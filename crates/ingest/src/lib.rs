@@ -6,6 +6,15 @@
 //! Parquet, JSON Lines, Arrow IPC/Feather) and concatenates them, checking that every
 //! file has the same schema.
 //!
+//! Fingerprints, from bytes to rows to datasets:
+//! - [`hash_files`]: streaming SHA-256 of files, in parallel (equal to `sha256sum`);
+//! - [`row_digests`] and [`merkle_root`]: a digest per row over a canonical encoding of
+//!   its logical values (`datavet-row-v1`, equal across CSV and Parquet), and an RFC 6962
+//!   Merkle root per file;
+//! - [`build_manifest`] / [`write_manifest`]: a versioned JSON manifest with provenance
+//!   and a per-row sidecar, written atomically (or as an in-toto statement);
+//! - [`verify`]: what changed since a manifest — per file, and per row.
+//!
 //! ```
 //! use datavet_ingest::{Dataset, ReadOptions};
 //!

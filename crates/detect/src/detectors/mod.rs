@@ -1,7 +1,9 @@
 //! The detectors, one per module, each citing the paper it implements.
 
+pub mod activation_clustering;
 pub mod clustering;
 pub mod spectral;
 
+pub use activation_clustering::{ActivationClusteringParams, ActivationClusteringValidParams};
 pub use clustering::{ClusteringParams, ClusteringValidParams};
 pub use spectral::{SpectralSignatureParams, SpectralSignatureValidParams};

@@ -15,8 +15,10 @@
 //! ```
 //!
 //! (`a` = mean distance to the own cluster, `b` = to the other) at least
-//! `min_silhouette`. A clean class splits into two halves of similar size, so the
-//! size rule alone already keeps it quiet; the silhouette rule stops a ragged split.
+//! `min_silhouette` (default 0.25: on planted 16-dimensional blobs a clean class
+//! splits with silhouette about 0.075 and a class holding a triggered group with
+//! 0.48 to 0.62). A clean class splits into two halves of similar size, so the size
+//! rule alone already keeps it quiet; the silhouette rule stops a ragged split.
 //!
 //! Differences from the paper, for speed and determinism: the reduction is PCA on
 //! the `d × d` class covariance (the paper uses ICA; we do not whiten, which keeps the
@@ -242,7 +244,7 @@ impl ActivationClusteringValidParams {
             let (_, vecs) = top_components(&cov, p.n_components)?;
             project(x, rows, &mean, &vecs)
         };
-        let cents = fit_kmeans(z.view(), 2, p.sample_size, p.n_runs, 100, seed);
+        let cents = fit_kmeans(z.view(), 2, p.sample_size, p.n_runs, 50, seed);
         if cents.nrows() < 2 {
             return Ok(None);
         }

@@ -1,5 +1,6 @@
 //! The detectors, one per module, each citing the paper it implements.
 
+pub mod activation_clustering;
 pub mod clustering;
 pub mod confident_learning;
 pub mod duplicates;
@@ -11,6 +12,7 @@ pub mod label_stats;
 pub mod near_duplicates;
 pub mod spectral;
 
+pub use activation_clustering::{ActivationClusteringParams, ActivationClusteringValidParams};
 pub use clustering::{ClusteringParams, ClusteringValidParams};
 pub use confident_learning::{ConfidentLearningParams, ConfidentLearningValidParams};
 pub use duplicates::{DuplicatesParams, DuplicatesValidParams};

@@ -11,6 +11,7 @@ pub mod knn_outlier;
 pub mod label_stats;
 pub mod near_duplicates;
 pub mod spectral;
+pub mod trigger;
 
 pub use activation_clustering::{ActivationClusteringParams, ActivationClusteringValidParams};
 pub use clustering::{ClusteringParams, ClusteringValidParams};
@@ -23,3 +24,4 @@ pub use knn_outlier::{KnnOutlierParams, KnnOutlierValidParams};
 pub use label_stats::label_findings;
 pub use near_duplicates::{NearDuplicatesParams, NearDuplicatesValidParams};
 pub use spectral::{SpectralSignatureParams, SpectralSignatureValidParams};
+pub use trigger::{TriggerParams, TriggerValidParams};

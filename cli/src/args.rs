@@ -1,28 +1,176 @@
-//! Command-line definitions (clap derive). No logic here: `settings.rs` merges these
-//! with the config file and defaults.
+//! Command-line definitions (clap derive). No logic here: each subcommand's file in
+//! `cmd/` turns these into settings.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Vet training data before a model is trained on it.
+/// Vet training data before a model is trained on it: find poisoned, mislabelled,
+/// duplicated or tampered rows, and prove a dataset is unchanged.
 #[derive(Debug, Parser)]
-#[command(name = "datavet", version, about, propagate_version = true)]
+#[command(name = "datavet", version, propagate_version = true)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Hide progress bars (they are only ever drawn on a terminal, on stderr).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 /// The subcommands.
+// Parsed once per process: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Score every row for being mislabelled, duplicated, anomalous or poisoned.
     #[command(after_help = SCAN_EXAMPLES)]
-    Scan(Box<ScanArgs>),
+    Scan(ScanArgs),
     /// Export flagged rows (or the clean rest) from a saved scan report.
     #[command(after_help = EXPORT_EXAMPLES)]
     Export(ExportArgs),
+    /// Fingerprint a dataset: SHA-256 per file, a digest per row, provenance.
+    Manifest(ManifestArgs),
+    /// Check files against a manifest: what changed, down to the row.
+    Verify(VerifyArgs),
+}
+
+/// Output form of `datavet manifest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManifestFormatArg {
+    /// The manifest as JSON (docs/manifest.md).
+    Json,
+    /// An in-toto Statement v1 with the manifest as its predicate.
+    InToto,
+}
+
+const MANIFEST_EXAMPLES: &str = "\
+Examples:
+  # Fingerprint a folder; writes data.manifest.json and data.manifest.json.rows
+  datavet manifest data/ -o data.manifest.json --license CC-BY-4.0 --owner ml-data
+
+  # Shards by glob (quote it), reproducible timestamp, chained to the last version
+  SOURCE_DATE_EPOCH=1700000000 datavet manifest 'shards/part-*.parquet' \\
+      -o v2.manifest.json --parent v1.manifest.json
+
+  # An in-toto statement to sign, bytes only (no parsing)
+  datavet manifest data/ -o data.intoto.json --format in-toto --hash-only
+
+Paths in the manifest are relative to --root, which defaults to the folder of -o.
+See docs/manifest.md for every field.";
+
+/// `datavet manifest`.
+#[derive(Debug, Args)]
+#[command(after_help = MANIFEST_EXAMPLES)]
+pub struct ManifestArgs {
+    /// Files, folders (walked recursively) or globs of shards.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write the manifest here (and the row sidecar next to it, FILE.rows).
+    /// Without it the manifest goes to stdout, without a sidecar.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Folder the manifest's paths are relative to [default: the folder of --output,
+    /// or the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Output form.
+    #[arg(long, value_enum, default_value_t = ManifestFormatArg::Json)]
+    pub format: ManifestFormatArg,
+    /// Do not write the per-row sidecar (schema, row counts and row roots are still
+    /// recorded; verify can then not say which rows changed).
+    #[arg(long)]
+    pub no_rows: bool,
+    /// Hash bytes only: do not parse files (no schema, row counts, row roots or
+    /// sidecar).
+    #[arg(long, conflicts_with = "no_rows")]
+    pub hash_only: bool,
+    /// Provenance file (TOML, or JSON if it ends in .json): dataset fields and
+    /// per-file overrides under [files."path"]. Flags below win over it.
+    #[arg(long, value_name = "FILE")]
+    pub provenance: Option<PathBuf>,
+    /// Where the data came from (URL, bucket path, DOI).
+    #[arg(long, value_name = "URI")]
+    pub source_uri: Option<String>,
+    /// Licence, ideally an SPDX identifier.
+    #[arg(long, value_name = "SPDX")]
+    pub license: Option<String>,
+    /// How the data was collected.
+    #[arg(long, value_name = "TEXT")]
+    pub collection_method: Option<String>,
+    /// Free-text description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Person or team responsible for the data.
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// Creation time (RFC 3339 UTC or Unix seconds) [default: $SOURCE_DATE_EPOCH, else
+    /// now].
+    #[arg(long, value_name = "TIME")]
+    pub created_at: Option<String>,
+    /// Previous version's manifest: its SHA-256 is recorded to chain versions.
+    #[arg(long, value_name = "FILE")]
+    pub parent: Option<PathBuf>,
+    /// Follow symbolic links instead of refusing them.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Field delimiter for CSV/TSV files (one character; `\t` or `tab` for a tab).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// CSV/TSV files have no header row.
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  datavet verify data.manifest.json
+  datavet verify data.manifest.json --root /mnt/copy-of-data --allow-extra
+  datavet verify data.manifest.json --json | jq '.files[] | select(.status != \"ok\")'
+
+Each file is ok, changed, missing or extra (a data file under a covered folder or glob
+that the manifest does not list). For a changed tabular file, with the manifest's row
+sidecar, verify reports schema drift and which rows changed, were added or removed, or
+that the rows were only reordered. Row numbers are 0-based indices of data rows (a
+header is not counted).
+
+Exit status: 0 all verified, 1 mismatch, 2 error (bad manifest, unreadable file,
+refused path or symbolic link).";
+
+/// `datavet verify`.
+#[derive(Debug, Args)]
+#[command(after_help = VERIFY_EXAMPLES)]
+pub struct VerifyArgs {
+    /// The manifest (or in-toto statement) to check against.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Folder the manifest's paths are relative to [default: the manifest's folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Files not in the manifest do not fail verification.
+    #[arg(long)]
+    pub allow_extra: bool,
+    /// Follow symbolic links whose targets stay inside the root.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Print the full report as JSON (every changed row).
+    #[arg(long)]
+    pub json: bool,
+    /// Rows listed per file in the text report.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_rows: usize,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        _ => match text.as_bytes() {
+            [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' && *b != b'"' => Ok(*b),
+            _ => Err(format!(
+                "expected one ASCII character (not a quote or newline), got '{text}'"
+            )),
+        },
+    }
 }
 
 const SCAN_EXAMPLES: &str = "Examples:
@@ -141,9 +289,6 @@ pub struct ScanArgs {
     /// Rows to list in the text report.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
-    /// No progress bars and no text report on stdout (exit code and files only).
-    #[arg(long, short)]
-    pub quiet: bool,
     /// When to colour the text report.
     #[arg(long, value_enum, default_value_t)]
     pub color: ColorChoice,

@@ -1,77 +1,80 @@
-//! Progress bars on stderr (indicatif), shown only when stderr is a terminal and
-//! `--quiet` is not given.
+//! Progress bars on stderr, drawn only when stderr is a terminal and `--quiet` is not
+//! given.
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// One bar at a time, replaced at each stage.
 pub struct Bars {
     enabled: bool,
-    current: Mutex<Option<ProgressBar>>,
+    bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Bars {
-    /// Bars on stderr when it is a terminal and not `quiet`.
+    /// Bars for this process: off when quiet or when stderr is not a terminal.
     pub fn new(quiet: bool) -> Bars {
         Bars {
             enabled: !quiet && std::io::stderr().is_terminal(),
-            current: Mutex::new(None),
+            bar: Mutex::new(None),
         }
     }
 
-    fn start(&self, stage: &str, total: u64) {
+    fn begin(&self, stage: &str, total: u64) {
         if !self.enabled {
             return;
         }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template("{msg:>22} [{bar:30}] {percent:>3}% {elapsed_precise}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_message(stage.to_string());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        if let Some(old) = self.current.lock().expect("bar lock").replace(bar) {
+        let bytes = stage == "hashing";
+        let template = if bytes {
+            "{prefix:>20} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        } else {
+            "{prefix:>20} [{bar:30}] {human_pos}/{human_len} eta {eta}"
+        };
+        let style = ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+            .with_style(style)
+            .with_prefix(stage.to_string());
+        if let Some(old) = self.bar.lock().expect("progress lock").replace(bar) {
             old.finish_and_clear();
         }
     }
 
-    fn advance(&self, n: u64) {
-        if let Some(bar) = self.current.lock().expect("bar lock").as_ref() {
+    fn inc(&self, n: u64) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").as_ref() {
             bar.inc(n);
         }
     }
 
-    fn finish(&self) {
-        if let Some(bar) = self.current.lock().expect("bar lock").take() {
+    fn end(&self) {
+        if let Some(bar) = self.bar.lock().expect("progress lock").take() {
             bar.finish_and_clear();
         }
     }
 }
 
-impl datavet_detect::Progress for Bars {
+impl datavet_ingest::IngestProgress for Bars {
     fn start(&self, stage: &str, total: u64) {
-        Bars::start(self, stage, total);
+        self.begin(stage, total);
     }
     fn advance(&self, n: u64) {
-        Bars::advance(self, n);
+        self.inc(n);
     }
     fn finish(&self) {
-        Bars::finish(self);
+        self.end();
     }
 }
 
-impl datavet_ingest::IngestProgress for Bars {
+impl datavet_detect::Progress for Bars {
     fn start(&self, stage: &str, total: u64) {
-        Bars::start(self, stage, total);
+        self.begin(stage, total);
     }
     fn advance(&self, n: u64) {
-        Bars::advance(self, n);
+        self.inc(n);
     }
     fn finish(&self) {
-        Bars::finish(self);
+        self.end();
     }
 }

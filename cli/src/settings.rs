@@ -87,7 +87,6 @@ impl ScanSettings {
             export: _,
             clean: _,
             top: _,
-            quiet: _,
             color: _,
             timings: _,
             read: _,

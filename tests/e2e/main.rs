@@ -1,4 +1,9 @@
-//! End-to-end tests: every test drives the real `datavet` binary.
+//! End-to-end tests through the `datavet` binary. Each test runs in its own temporary
+//! directory (see `util.rs` and `common.rs`).
 
 mod common;
+mod util;
+
+mod manifest;
 mod scan;
+mod verify;

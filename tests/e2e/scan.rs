@@ -315,3 +315,37 @@ fn config_file_sets_roles_and_rejects_unknown_keys() {
         run.stderr()
     );
 }
+
+#[test]
+fn output_to_a_closed_pipe_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    let dir = Dir::new();
+    let data = dir.fixture(DEMO);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_datavet"))
+        .args([
+            "scan",
+            data.to_str().unwrap(),
+            "--label",
+            "label",
+            "--top",
+            "1000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once, as `datavet scan ... | head -0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -11,7 +11,7 @@ use crate::args::{ExportArgs, MinSeverity};
 use crate::progress::Bars;
 
 /// Run the export.
-pub fn run(args: &ExportArgs) -> Result<ExitStatus> {
+pub fn run(args: &ExportArgs, bars: &Bars) -> Result<ExitStatus> {
     let format = TableFormat::from_path(&args.output)?;
     if args.data.iter().any(|d| d == &args.output) {
         bail!("output {} would overwrite an input", args.output.display());
@@ -19,8 +19,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitStatus> {
     let text = std::fs::read_to_string(&args.report)
         .with_context(|| format!("failed to read report {}", args.report.display()))?;
     let report = ScanReport::from_json(&args.report, &text)?;
-    let bars = Bars::new(false);
-    let (dataset, inputs) = load_and_fingerprint(&args.data, &args.read, &bars)?;
+    let (dataset, inputs) = load_and_fingerprint(&args.data, &args.read, bars)?;
     check_fingerprints(&report, &inputs)?;
 
     let min = args.min_severity.map(|m| match m {
@@ -56,7 +55,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitStatus> {
         export_frame(&dataset.frame, &rows)?
     };
     write_table(&args.output, df, format)?;
-    Ok(ExitStatus::Clean)
+    Ok(ExitStatus::Success)
 }
 
 fn check_fingerprints(report: &ScanReport, inputs: &[datavet_report::InputFile]) -> Result<()> {

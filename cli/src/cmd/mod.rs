@@ -1,26 +1,103 @@
-//! One module per subcommand; each returns the process outcome.
+//! One file per subcommand; each returns an [`ExitStatus`]. Errors become exit
+//! status 2 with a one-line `error:` message (and a `hint:` where one helps).
 
-pub mod export;
-pub mod scan;
+mod export;
+mod manifest;
+mod scan;
+mod verify;
 
 use std::io::Write;
+use std::process::ExitCode;
 
-/// How a command ended when it did not fail.
+use datavet_ingest::IngestError;
+
+use crate::args::{Cli, Command};
+use crate::progress::Bars;
+
+/// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// Nothing at or above the gate (exit 0).
-    Clean,
-    /// Findings at or above the gate, or a verification mismatch (exit 1).
-    Findings,
+    /// Clean: everything verified, nothing at or above the gate.
+    Success,
+    /// Findings: a mismatch, or issues at or above the gate.
+    Failure,
+    /// The command could not do its job.
+    Error,
 }
 
-/// Write to stdout; a closed pipe (e.g. `| head`) is not an error.
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        match status {
+            ExitStatus::Success => ExitCode::from(0),
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// Run the chosen subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let Cli { command, quiet } = cli;
+    let bars = Bars::new(quiet);
+    match command {
+        Command::Manifest(args) => manifest::run(args, quiet, &bars),
+        Command::Verify(args) => verify::run(args, &bars),
+        Command::Scan(args) => scan::run(&args, quiet, &bars),
+        Command::Export(args) => export::run(&args, &bars),
+    }
+}
+
+/// Write data to stdout. A closed pipe (`datavet … | head`) is not an error: output
+/// simply stops.
 pub fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
+}
+
+/// Print `error: …` (the whole cause chain on one line) and a hint when one helps.
+pub fn report_error(err: &anyhow::Error) {
+    let chain: Vec<String> = err
+        .chain()
+        .map(|c| c.to_string().replace('\n', " "))
+        .collect();
+    let mut message = chain.join(": ");
+    // A message may carry its own hint after "; hint: ".
+    let own_hint = message.find("; hint: ").map(|at| {
+        let h = message[at + "; hint: ".len()..].to_string();
+        message.truncate(at);
+        h
+    });
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {message}");
+    if let Some(hint) = own_hint.as_deref().or(hint(err)) {
+        let _ = writeln!(stderr, "hint: {hint}");
+    }
+}
+
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let ingest = err.chain().find_map(|c| c.downcast_ref::<IngestError>())?;
+    Some(match ingest {
+        IngestError::Symlink { .. } => {
+            "pass --follow-symlinks to follow links whose targets stay inside the root"
+        }
+        IngestError::OutsideRoot { .. } => {
+            "pass --root DIR with a folder that contains every input (and the same --root to verify)"
+        }
+        IngestError::UnknownFormat { .. } => {
+            "rename the file with a data extension, or pass its folder to skip unknown files"
+        }
+        IngestError::SchemaMismatch { .. } => {
+            "every file of one dataset needs the same columns and types; pass the files separately"
+        }
+        IngestError::UnsafeManifestPath { .. } | IngestError::LinkOutsideRoot { .. } => {
+            "the manifest may have been tampered with; do not trust this data until it is explained"
+        }
+        IngestError::ChangedWhileReading { .. } => "wait until the file is no longer being written",
+        _ => return None,
+    })
 }
 
 /// Reading options from the shared flags.
@@ -41,7 +118,7 @@ pub fn read_options(read: &crate::args::ReadArgs) -> anyhow::Result<datavet_inge
 pub fn load_and_fingerprint(
     data: &[std::path::PathBuf],
     read: &crate::args::ReadArgs,
-    progress: &crate::progress::Bars,
+    progress: &Bars,
 ) -> anyhow::Result<(datavet_ingest::Dataset, Vec<datavet_report::InputFile>)> {
     let opts = read_options(read)?;
     let dataset = datavet_ingest::Dataset::load(data, &opts)?;

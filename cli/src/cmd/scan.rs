@@ -27,7 +27,7 @@ pub fn gate_fails(max_severity: &str, fail_on: FailOn) -> bool {
 }
 
 /// Run the scan.
-pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
+pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
     let settings = ScanSettings::resolve(args)?;
     if let Some(threads) = settings.threads {
         rayon::ThreadPoolBuilder::new()
@@ -47,8 +47,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
     for out in [&args.export, &args.clean].into_iter().flatten() {
         TableFormat::from_path(out)?;
     }
-    let bars = Bars::new(args.quiet);
-    let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, &bars)?;
+    let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, bars)?;
     let features = FeatureParams::default()
         .label(settings.label.clone())
         .id(settings.id.clone())
@@ -62,7 +61,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
         .max_flag_rate(settings.max_flag_rate)
         .check()?;
     let detectors = registry(&settings.detectors)?;
-    let scan = run_scan(&features, &params, &detectors, &bars)?;
+    let scan = run_scan(&features, &params, &detectors, bars)?;
     if args.timings {
         let mut err = std::io::stderr().lock();
         for (stage, took) in &scan.timings {
@@ -120,7 +119,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
         s.persist()?;
     }
 
-    if !args.quiet {
+    if !quiet {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -139,8 +138,8 @@ pub fn run(args: &ScanArgs) -> Result<ExitStatus> {
         write_stdout(&text)?;
     }
     Ok(if failed {
-        ExitStatus::Findings
+        ExitStatus::Failure
     } else {
-        ExitStatus::Clean
+        ExitStatus::Success
     })
 }

@@ -382,8 +382,8 @@ mod tests {
                 let mut d: Vec<f64> = (0..n)
                     .filter(|&j| j != i)
                     .map(|j| {
-                        let diff = &x.row(i) - &x.row(j);
-                        diff.dot(&diff)
+                        let (a, b) = (x.row(i), x.row(j));
+                        a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum()
                     })
                     .collect();
                 d.select_nth_unstable_by(k - 1, f64::total_cmp);
@@ -419,9 +419,27 @@ mod tests {
                 .sqrt();
             assert!((d0 - d[0]).abs() < 1e-12);
         }
-        // Deterministic for a seed.
-        let again = KnnGraph::build_with(x.view(), 10, strategy, 5, &NoProgress);
-        assert_eq!(g, again);
+    }
+
+    #[test]
+    fn ivf_is_deterministic_for_a_seed() {
+        let x = mixture(3000, 24, 13);
+        let strategy = KnnStrategy::Ivf {
+            lists: 50,
+            probe: 4,
+        };
+        let a = KnnGraph::build_with(x.view(), 6, strategy, 5, &NoProgress);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let b = pool.install(|| KnnGraph::build_with(x.view(), 6, strategy, 5, &NoProgress));
+        assert_eq!(a, b);
+        let exact = KnnGraph::build_with(x.view(), 6, KnnStrategy::Exact, 0, &NoProgress);
+        let c =
+            pool.install(|| KnnGraph::build_with(x.view(), 6, KnnStrategy::Exact, 0, &NoProgress));
+        assert_eq!(exact, c);
+        assert!(a.recall_against(&exact) > 0.8);
     }
 
     #[test]

@@ -109,6 +109,64 @@ pub enum IngestError {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// An error about one file of a dataset, with the file's path.
+    #[error("failed to process {path}")]
+    InFile {
+        /// The file's relative path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: Box<IngestError>,
+    },
+    /// A per-file provenance entry names a file that is not among the inputs.
+    #[error("provenance is given for {path}, which is not among the input files")]
+    UnknownProvenancePath {
+        /// The path given.
+        path: String,
+    },
+    /// A manifest is not valid JSON or lacks required fields.
+    #[error("failed to parse manifest {}", path.display())]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A manifest has a version (or wrapper) this build does not read.
+    #[error("unsupported manifest {}: {found}", path.display())]
+    UnsupportedManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What was found instead.
+        found: String,
+    },
+    /// A manifest lists a path that could reach outside the root.
+    #[error("refusing manifest {}: path '{}' is unsafe because {reason}", manifest.display(), path.escape_debug())]
+    UnsafeManifestPath {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// The offending path.
+        path: String,
+        /// Why it is unsafe.
+        reason: &'static str,
+    },
+    /// A symbolic link resolves to a place outside the root.
+    #[error("{} is a symbolic link to {}, outside the root; refusing to follow it", path.display(), target.display())]
+    LinkOutsideRoot {
+        /// The link.
+        path: PathBuf,
+        /// Where it resolves to.
+        target: PathBuf,
+    },
+    /// A row sidecar is malformed.
+    #[error("invalid row sidecar {}: {reason}", path.display())]
+    BadSidecar {
+        /// The sidecar file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Concatenating the files of a dataset failed.
     #[error("failed to append {path} to the dataset")]
     Concat {

@@ -137,10 +137,71 @@ impl Format {
         }
     }
 
+    /// Parse a name written by [`Format::name`]; `None` for anything else.
+    ///
+    /// ```
+    /// use datavet_ingest::Format;
+    /// for f in [Format::CSV, Format::TSV, Format::CSV.with_delimiter(b'|'), Format::Parquet] {
+    ///     assert_eq!(Format::from_name(&f.name()), Some(f));
+    /// }
+    /// ```
+    pub fn from_name(name: &str) -> Option<Format> {
+        let (base, compression) = if let Some(b) = name.strip_suffix("+gzip") {
+            (b, Compression::Gzip)
+        } else if let Some(b) = name.strip_suffix("+zstd") {
+            (b, Compression::Zstd)
+        } else {
+            (name, Compression::None)
+        };
+        let delimiter = match base {
+            "csv" => b',',
+            "tsv" => b'\t',
+            "parquet" | "jsonl" | "ipc" if compression != Compression::None => return None,
+            "parquet" => return Some(Format::Parquet),
+            "jsonl" => return Some(Format::JsonLines),
+            "ipc" => return Some(Format::Ipc),
+            other => {
+                let inner = other.strip_prefix("csv(")?.strip_suffix(')')?;
+                let bytes = unescape_ascii(inner)?;
+                match bytes[..] {
+                    [d] => d,
+                    _ => return None,
+                }
+            }
+        };
+        Some(Format::Csv {
+            delimiter,
+            compression,
+        })
+    }
+
     /// Whether this is delimited text (CSV/TSV).
     pub fn is_delimited(&self) -> bool {
         matches!(self, Format::Csv { .. })
     }
+}
+
+/// Undo `u8::escape_ascii` for the forms it produces (`\t`, `\xNN`, `\\`, …).
+fn unescape_ascii(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        out.push(match bytes.next()? {
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'n' => b'\n',
+            b'x' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
+            }
+            other => other,
+        });
+    }
+    Some(out)
 }
 
 impl fmt::Display for Format {
@@ -195,5 +256,15 @@ mod tests {
             "csv+gzip"
         );
         assert_eq!(Format::Parquet.with_delimiter(b';'), Format::Parquet);
+        for d in [b';', b'|', b'+', b')', 0x01, b'\\', b'\'', 0xff] {
+            let f = Format::Csv {
+                delimiter: d,
+                compression: Compression::Zstd,
+            };
+            assert_eq!(Format::from_name(&f.name()), Some(f), "{}", f.name());
+        }
+        assert_eq!(Format::from_name("parquet+gzip"), None);
+        assert_eq!(Format::from_name("csv(ab)"), None);
+        assert_eq!(Format::from_name("xml"), None);
     }
 }

@@ -6,6 +6,15 @@
 //! Parquet, JSON Lines, Arrow IPC/Feather) and concatenates them, checking that every
 //! file has the same schema.
 //!
+//! Fingerprints, from bytes to rows to datasets:
+//! - [`hash_files`]: streaming SHA-256 of files, in parallel (equal to `sha256sum`);
+//! - [`row_digests`] and [`merkle_root`]: a digest per row over a canonical encoding of
+//!   its logical values (`datavet-row-v1`, equal across CSV and Parquet), and an RFC 6962
+//!   Merkle root per file;
+//! - [`build_manifest`] / [`write_manifest`]: a versioned JSON manifest with provenance
+//!   and a per-row sidecar, written atomically (or as an in-toto statement);
+//! - [`verify`]: what changed since a manifest — per file, and per row.
+//!
 //! ```
 //! use datavet_ingest::{Dataset, ReadOptions};
 //!
@@ -26,14 +35,28 @@
 mod error;
 mod format;
 mod hash;
+mod manifest;
+mod provenance;
 mod read;
 mod rowhash;
 mod source;
+mod verify;
 
 pub use error::{IngestError, Result};
 pub use format::{Compression, Format};
 pub use hash::{FileDigest, IngestProgress, hash_file, hash_files, sha256_hex};
+pub use manifest::{
+    ColumnSchema, FileEntry, IN_TOTO_STATEMENT, MANIFEST_VERSION, Manifest, ManifestFormat,
+    ManifestOptions, PREDICATE_TYPE, RowSidecar, SidecarRef, build_manifest, sidecar_path,
+    write_atomic, write_manifest,
+};
 pub use polars::frame::DataFrame;
+pub use provenance::{Provenance, ProvenanceSpec, Tool, format_utc, parse_utc};
 pub use read::{Dataset, ReadOptions, read_table};
 pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};
+pub use verify::{
+    ChangedRow, FileFacts, FileReport, FileStatus, Retyped, RowDiff, RowDiffKind, SchemaDrift,
+    SidecarStatus, Summary, VerifyOptions, VerifyReport, check_manifest_path, diff_rows,
+    schema_drift, verify, verify_manifest,
+};

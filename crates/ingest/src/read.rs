@@ -90,6 +90,7 @@ fn read_csv(
         .with_has_header(opts.has_header)
         .with_infer_schema_length(infer)
         .with_rechunk(true)
+        .with_raise_if_empty(false)
         .map_parse_options(|p| p.with_separator(delimiter))
         .into_reader_with_file_handle(handle)
         .finish()
@@ -290,6 +291,16 @@ mod tests {
         assert_eq!(x.get(0), Some(0.5));
         assert_eq!(x.get(1), None);
         assert_eq!(x.get(2), Some(2.0));
+    }
+
+    #[test]
+    fn empty_csv_is_an_empty_frame() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("empty.csv");
+        fs::write(&p, "").unwrap();
+        assert_eq!(read(&p).shape(), (0, 0));
+        fs::write(&p, "a,b\n").unwrap();
+        assert_eq!(read(&p).shape(), (0, 2));
     }
 
     #[test]

@@ -178,14 +178,15 @@ struct ColumnTails {
     skew: f64,
 }
 
-/// Sample skewness `m3 / m2^1.5` (biased, as scipy's default); 0 for a constant column.
-fn skewness(col: ArrayView1<'_, f64>, constant: bool) -> f64 {
-    if constant || col.is_empty() {
+/// Sample skewness `m3 / m2^1.5` (biased, as scipy's default) of a sorted column;
+/// 0 for a constant column.
+fn skewness(sorted: &[f64]) -> f64 {
+    if sorted.first() == sorted.last() {
         return 0.0;
     }
-    let n = col.len() as f64;
-    let mean = col.iter().sum::<f64>() / n;
-    let (m2, m3) = col.iter().fold((0.0, 0.0), |(s2, s3), v| {
+    let n = sorted.len() as f64;
+    let mean = sorted.iter().sum::<f64>() / n;
+    let (m2, m3) = sorted.iter().fold((0.0, 0.0), |(s2, s3), v| {
         let d = v - mean;
         (s2 + d * d, s3 + d * d * d)
     });
@@ -223,9 +224,8 @@ fn column_tails(col: ArrayView1<'_, f64>, ln_count: &[f64]) -> ColumnTails {
         a = b;
     }
     let sorted: Vec<f64> = pairs.into_iter().map(|(k, _)| from_key(k)).collect();
-    let constant = sorted.first() == sorted.last();
     ColumnTails {
-        skew: skewness(col, constant),
+        skew: skewness(&sorted),
         sorted,
         left,
         right,
@@ -340,15 +340,16 @@ impl EcodScores {
 /// upper bulk, `s = (Q90 - median) / 1.2816` (σ for normal scores), so a long upper
 /// tail widens the scale instead of being flagged wholesale. Tolerates up to 10% of
 /// extreme values. Falls back to [`score::robust_z`] when that scale is zero.
-pub(crate) fn upper_tail_z(values: &[f64]) -> Vec<f64> {
+/// Also returns the median.
+pub(crate) fn upper_tail_z(values: &[f64]) -> (Vec<f64>, f64) {
     let mut sorted = values.to_vec();
     sorted.par_sort_unstable_by(f64::total_cmp);
     let med = score::quantile_sorted(&sorted, 0.5);
     let scale = (score::quantile_sorted(&sorted, 0.9) - med) / 1.2816;
     if scale <= f64::EPSILON * med.abs().max(1.0) {
-        return score::robust_z(values);
+        return (score::robust_z(values), med);
     }
-    values.iter().map(|v| (v - med) / scale).collect()
+    (values.iter().map(|v| (v - med) / scale).collect(), med)
 }
 
 /// A number with about four significant digits, trailing zeros trimmed.
@@ -414,12 +415,11 @@ impl Detector for EcodValidParams {
         }
         let fit = EcodScores::compute(x, ctx.progress);
         let o = fit.scores();
-        let z = upper_tail_z(&o);
+        let (z, typical) = upper_tail_z(&o);
         let scores: Vec<f64> = z
             .iter()
             .map(|&z| score::unit_from_z(z, self.threshold))
             .collect();
-        let typical = score::median(&o);
         let flagged: Vec<usize> = (0..n).filter(|&i| z[i] > self.threshold).collect();
         let issues: Vec<RowIssue> = flagged
             .par_iter()
@@ -803,7 +803,8 @@ pub(crate) mod tests {
     fn upper_tail_z_matches_sigma_on_normal_scores_and_falls_back() {
         let mut g = Gen::new(2);
         let v: Vec<f64> = (0..20000).map(|_| 5.0 + 2.0 * g.normal()).collect();
-        let z = upper_tail_z(&v);
+        let (z, med) = upper_tail_z(&v);
+        assert_eq!(med, score::median(&v));
         let r = score::robust_z(&v);
         assert!(
             z.iter()
@@ -813,8 +814,8 @@ pub(crate) mod tests {
         // Q90 equal to the median: robust_z's fallbacks decide.
         let mut ties = vec![1.0; 95];
         ties.extend([2.0, 2.0, 3.0, 3.0, 50.0]);
-        assert_eq!(upper_tail_z(&ties), score::robust_z(&ties));
-        assert_eq!(upper_tail_z(&[4.0; 7]), vec![0.0; 7]);
+        assert_eq!(upper_tail_z(&ties).0, score::robust_z(&ties));
+        assert_eq!(upper_tail_z(&[4.0; 7]).0, vec![0.0; 7]);
     }
 
     #[test]

@@ -451,7 +451,7 @@ impl IsolationForestValidParams {
         forest: &IsolationForest,
         ctx: &Context<'_>,
         flagged: &[usize],
-        h: &[f64],
+        (h, typical_h): (&[f64], f64),
         s: &[f64],
         unit: &[f64],
     ) -> Vec<RowIssue> {
@@ -474,7 +474,6 @@ impl IsolationForestValidParams {
             .par_iter()
             .map(|&j| column_median(fm.x.column(j)))
             .collect();
-        let typical_h = score::median(h);
         flagged
             .iter()
             .zip(tops)
@@ -544,7 +543,7 @@ impl Detector for IsolationForestValidParams {
         let h = forest.path_lengths_with(x, ctx.progress);
         let s = forest.scores_from_paths(&h);
         let shortness: Vec<f64> = h.iter().map(|h| -h).collect();
-        let z = upper_tail_z(&shortness);
+        let (z, neg_typical) = upper_tail_z(&shortness);
         let cap = 0.5 * (1.0 - f64::EPSILON);
         let scores: Vec<f64> = (0..n)
             .map(|i| {
@@ -555,7 +554,7 @@ impl Detector for IsolationForestValidParams {
         let flagged: Vec<usize> = (0..n)
             .filter(|&i| z[i] > self.threshold && s[i] > self.min_score)
             .collect();
-        let issues = self.explain(&forest, ctx, &flagged, &h, &s, &scores);
+        let issues = self.explain(&forest, ctx, &flagged, (&h, -neg_typical), &s, &scores);
         Ok(DetectorReport {
             scores,
             issues,

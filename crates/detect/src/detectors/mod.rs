@@ -1,5 +1,6 @@
 //! The detectors, one per module, each citing the paper it implements.
 
+pub mod activation_clustering;
 pub mod clustering;
 pub mod confident_learning;
 pub mod duplicates;
@@ -10,7 +11,9 @@ pub mod knn_outlier;
 pub mod label_stats;
 pub mod near_duplicates;
 pub mod spectral;
+pub mod trigger;
 
+pub use activation_clustering::{ActivationClusteringParams, ActivationClusteringValidParams};
 pub use clustering::{ClusteringParams, ClusteringValidParams};
 pub use confident_learning::{ConfidentLearningParams, ConfidentLearningValidParams};
 pub use duplicates::{DuplicatesParams, DuplicatesValidParams};
@@ -21,3 +24,4 @@ pub use knn_outlier::{KnnOutlierParams, KnnOutlierValidParams};
 pub use label_stats::label_findings;
 pub use near_duplicates::{NearDuplicatesParams, NearDuplicatesValidParams};
 pub use spectral::{SpectralSignatureParams, SpectralSignatureValidParams};
+pub use trigger::{TriggerParams, TriggerValidParams};

@@ -164,6 +164,46 @@ impl Lists {
     }
 }
 
+/// Merge one query's products with a block of listed rows into its shortlist:
+/// `d2 = |q|^2 + |p|^2 - 2 q·p`. Blocks of 16 whose smallest `|p|^2 - 2 q·p` cannot
+/// beat the current worst are skipped (a loop the compiler vectorises).
+fn scan(
+    dots: &[f32],
+    bnorms: &[f32],
+    bids: &[u32],
+    qn: f32,
+    me: u32,
+    list: &mut Vec<(f32, u32)>,
+    short: usize,
+) {
+    const W: usize = 16;
+    let mut worst = if list.len() == short {
+        list[short - 1].0
+    } else {
+        f32::INFINITY
+    };
+    for (c, (dc, nc)) in dots.chunks(W).zip(bnorms.chunks(W)).enumerate() {
+        let mut lowest = f32::INFINITY;
+        for (&dot, &bn) in dc.iter().zip(nc) {
+            let v = bn - 2.0 * dot;
+            lowest = if v < lowest { v } else { lowest };
+        }
+        if qn + lowest > worst {
+            continue;
+        }
+        for (t, (&dot, &bn)) in dc.iter().zip(nc).enumerate() {
+            let d2 = qn + bn - 2.0 * dot;
+            let id = bids[c * W + t];
+            if d2 <= worst && id != me {
+                push_best(list, short, d2, id);
+                if list.len() == short {
+                    worst = list[short - 1].0;
+                }
+            }
+        }
+    }
+}
+
 /// Approximate k nearest other rows of every row through `lists` inverted lists,
 /// each row probing its `probe` nearest; `k < n`. `lists == 1` is exact up to the
 /// f32 screening.
@@ -232,27 +272,19 @@ pub(super) fn all_knn(
                 for ps in (lr.start..lr.end).step_by(P_BLOCK) {
                     let pe = (ps + P_BLOCK).min(lr.end);
                     let g = q.dot(&inv.pts.slice_axis(Axis(0), Slice::from(ps..pe)).t());
+                    let bnorms = &inv.norms[ps..pe];
+                    let bids = &inv.ids[ps..pe];
                     for (grow, &pos) in g.axis_iter(Axis(0)).zip(&members) {
-                        let me = inv.ids[pos];
-                        let qn = inv.norms[pos];
-                        let list = &mut best[pos - qs];
-                        let mut worst = if list.len() == short {
-                            list[short - 1].0
-                        } else {
-                            f32::INFINITY
-                        };
-                        for (t, &dot) in grow.iter().enumerate() {
-                            let d2 = qn + inv.norms[ps + t] - 2.0 * dot;
-                            if d2 <= worst {
-                                let id = inv.ids[ps + t];
-                                if id != me {
-                                    push_best(list, short, d2, id);
-                                    if list.len() == short {
-                                        worst = list[short - 1].0;
-                                    }
-                                }
-                            }
-                        }
+                        let grow = grow.as_slice().expect("standard layout");
+                        scan(
+                            grow,
+                            bnorms,
+                            bids,
+                            inv.norms[pos],
+                            inv.ids[pos],
+                            &mut best[pos - qs],
+                            short,
+                        );
                     }
                 }
                 start = end;

@@ -1,0 +1,556 @@
+//! Tabular backdoor triggers: Pleiter, Tajalli, Koffas, Abad, Xu, Larson and Picek
+//! (2023), "Tabdoor: Backdoor Vulnerabilities in Transformer-based Neural Networks
+//! for Tabular Data".
+//!
+//! A dirty-label tabular backdoor writes fixed trigger values into one to three
+//! feature columns of a small set of rows and relabels those rows to the target
+//! class. The value is either *out of bounds* (far beyond the column's range) or
+//! *in bounds* (inside it, e.g. the column's most frequent value). The rows then
+//! share a value — or a tuple of values — that is rare overall, concentrated in one
+//! label, and at odds with the rest of each row. We look for exactly that.
+//!
+//! **Cells.** A cell is the set of rows carrying fixed values in 1–3 columns of the
+//! feature matrix (exact equality; robust scaling is affine, so equal raw values
+//! stay equal; a one-hot column at 1 is a categorical level). Every column is
+//! sorted once and cut into runs of equal values: `O(n log n)` per column, parallel
+//! over columns. A cell is *rare* when `min_support ≤ m ≤ max_support_share · n`.
+//!
+//! **Screen.** A row is a *suspect* when fewer than half of its neighbours in the
+//! shared kNN graph share its label. Value pairs are counted only over suspects and
+//! only over columns where the row's value repeats (≥ `min_support` rows), then
+//! extended to triples over the pair's suspects (see `tuples`), so the tuple search
+//! stays near-linear.
+//!
+//! **Label concentration.** For a cell of `m` labelled rows, `k` of them labelled
+//! `t`, purity is `k / m` and, with `n_t` of `N` rows labelled `t`, the chance of
+//! that much concentration is the hypergeometric tail
+//! `p_label = P(X ≥ k), X ~ Hypergeom(N, n_t, m)`.
+//!
+//! **Conflict with the rest of the row.** A rare, pure value can be a genuinely
+//! predictive feature. What a trigger adds is that its rows look like *another*
+//! class once the trigger columns are ignored. For the cell's rows labelled `t` we
+//! recompute `k`-NN votes on all columns except the cell's (against a seeded sample
+//! of `reference_rows` labelled rows, skipping the cell's own rows so that rows
+//! sharing a trigger cannot vouch for each other; coordinates clipped to ±8 robust
+//! units) and count the `k_d` rows whose label is held by fewer than half of their
+//! neighbours. Under the null — the value is an ordinary (perhaps predictive)
+//! feature — the cell's `k` rows labelled `t` are ordinary rows of class `t`, each
+//! contradicted with the rate `q_t = P(contradicted | y = t)` measured the same way
+//! on a seeded baseline sample of rows (Laplace-smoothed, `(c + 1) / (B_t + 2)`), so
+//! `p_conf = P(X ≥ k_d), X ~ Binomial(k, q_t)`. Conditioning on the label matters:
+//! a pure cell of a hard class is expected to be contradicted at that class's
+//! rate, not at the table-wide one.
+//!
+//! **Decision.** With Bonferroni over the family `M` a cell was drawn from (single
+//! values: rare runs × classes; pairs: distinct (pair, label) keys among suspects;
+//! triples: distinct extensions), and `α/2` per family (singles, tuples), a cell is
+//! a trigger when
+//! * (A) `purity ≥ min_purity` and `M · p_conf ≤ α/2` — all rows labelled `t` are
+//!   flagged; or
+//! * (B) a value is out of range (beyond `[q.001, q.999] ± ¼ (q.999 − q.001)` of the
+//!   column's other values), `purity ≥ min_purity`, `M · p_label ≤ α/2` and the
+//!   conflict is at least suggestive (`p_conf ≤ 0.01`) — all rows labelled `t` are
+//!   flagged; or
+//! * (C) the cell is not pure (its values are also common among clean rows) but the
+//!   contradicted rows concentrate in `t` (share ≥ `min_purity`), `k_d ≥
+//!   min_support` and `M · p_conf ≤ α/2` — only the contradicted rows labelled `t`
+//!   are flagged.
+//!
+//! Candidates that describe the same rows (a trigger written into three continuous
+//! columns appears once per column) are merged greedily into one cell over the
+//! union of their columns. A "trigger" spanning every column is a duplicated row
+//! and is left to the duplicate detector.
+//!
+//! **Limits.** The smallest detectable group is `min_support` rows (default 3) and
+//! in practice about `ln(α / 2M) / ln q_t` rows (all contradicted) — 4–6 on
+//! well-separated data. A
+//! trigger whose value is common among clean rows is found only through a rarer
+//! tuple (rule C). A legitimate value that is rare, pure *and* whose rows resemble
+//! another class is indistinguishable from a trigger; an out-of-range sentinel code
+//! is flagged only when its rows also conflict with their neighbours. Labels are
+//! required ([`DetectError::NeedsLabels`] otherwise).
+//!
+//! **Scores.** A flagged row scores `0.5 + 0.5 · e/(e + 3) · purity`, with `e` the
+//! decades by which the deciding p-value beats its threshold; rows of the label in
+//! a cell that was checked but not flagged score `0.5 · ln p_conf / ln threshold`
+//! (below 0.5); every other row scores 0.
+
+mod conflict;
+mod search;
+mod stats;
+#[cfg(test)]
+mod tests;
+mod tuples;
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use self::conflict::Reference;
+use self::search::{Cell, CellStats, NONE, RowFacts, SearchSettings, rows_with_label};
+use self::stats::{binom_ln_tail, describe, hyper_ln_tail};
+use crate::context::{Context, Detector, FeatureMatrix, Labels};
+use crate::error::{DetectError, Result};
+use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
+
+const NAME: &str = "trigger";
+
+/// Baseline rows whose conflict rate is the null rate `q_t`.
+const BASELINE_ROWS: usize = 1024;
+
+/// At most this many rows of one cell get the neighbour check; larger cells are
+/// sampled and the count scaled up.
+const QUERY_CAP: usize = 2048;
+
+/// Unchecked settings of the backdoor-trigger detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerParams {
+    min_support: usize,
+    max_support_share: f64,
+    min_purity: f64,
+    alpha: f64,
+    k: usize,
+    reference_rows: usize,
+    max_candidates: usize,
+    max_columns: usize,
+}
+
+impl Default for TriggerParams {
+    fn default() -> Self {
+        TriggerParams {
+            min_support: 3,
+            max_support_share: 0.05,
+            min_purity: 0.9,
+            alpha: 1e-3,
+            k: 10,
+            reference_rows: 4096,
+            max_candidates: 128,
+            max_columns: 3,
+        }
+    }
+}
+
+impl TriggerParams {
+    /// Defaults: support 3 to 5% of rows, purity 0.9, family-wise α = 1e-3, `k = 10`,
+    /// 4096 reference rows, 128 candidates, tuples of up to 3 columns.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fewest rows a trigger must appear in (≥ 2).
+    pub fn min_support(mut self, rows: usize) -> Self {
+        self.min_support = rows;
+        self
+    }
+
+    /// Largest share of all rows a trigger may appear in, in (0, 1].
+    pub fn max_support_share(mut self, share: f64) -> Self {
+        self.max_support_share = share;
+        self
+    }
+
+    /// Smallest share of a trigger's rows carrying the target label, in (0.5, 1].
+    pub fn min_purity(mut self, purity: f64) -> Self {
+        self.min_purity = purity;
+        self
+    }
+
+    /// Family-wise false-alarm probability per dataset, in (0, 1).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// Neighbours that vote in the conflict check (≥ 1).
+    pub fn k(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
+
+    /// Rows sampled as neighbour candidates for the conflict check (≥ 100).
+    pub fn reference_rows(mut self, rows: usize) -> Self {
+        self.reference_rows = rows;
+        self
+    }
+
+    /// Candidate cells that get the conflict check, best first (≥ 1).
+    pub fn max_candidates(mut self, n: usize) -> Self {
+        self.max_candidates = n;
+        self
+    }
+
+    /// Largest number of columns in a trigger tuple, 1 to 3.
+    pub fn max_columns(mut self, n: usize) -> Self {
+        self.max_columns = n;
+        self
+    }
+
+    /// Validate the settings.
+    pub fn check(&self) -> Result<TriggerValidParams> {
+        let bad = |name, value: String, expected| DetectError::InvalidParam {
+            detector: NAME,
+            name,
+            value,
+            expected,
+        };
+        if self.min_support < 2 {
+            return Err(bad(
+                "min_support",
+                self.min_support.to_string(),
+                "at least 2",
+            ));
+        }
+        if !(self.max_support_share > 0.0 && self.max_support_share <= 1.0) {
+            let v = self.max_support_share.to_string();
+            return Err(bad("max_support_share", v, "in (0, 1]"));
+        }
+        if !(self.min_purity > 0.5 && self.min_purity <= 1.0) {
+            return Err(bad(
+                "min_purity",
+                self.min_purity.to_string(),
+                "in (0.5, 1]",
+            ));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(bad("alpha", self.alpha.to_string(), "in (0, 1)"));
+        }
+        if self.k == 0 {
+            return Err(bad("k", "0".into(), "at least 1"));
+        }
+        if self.reference_rows < 100 {
+            let v = self.reference_rows.to_string();
+            return Err(bad("reference_rows", v, "at least 100"));
+        }
+        if self.max_candidates == 0 {
+            return Err(bad("max_candidates", "0".into(), "at least 1"));
+        }
+        if !(1..=3).contains(&self.max_columns) {
+            return Err(bad(
+                "max_columns",
+                self.max_columns.to_string(),
+                "1, 2 or 3",
+            ));
+        }
+        Ok(TriggerValidParams(self.clone()))
+    }
+}
+
+/// Validated settings of the backdoor-trigger detector; run it with
+/// [`Detector::detect`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerValidParams(TriggerParams);
+
+/// Which rule made a cell a trigger.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rule {
+    /// Pure and contradicted by the rest of the row.
+    Conflict,
+    /// Pure, out of range, label concentration significant.
+    OutOfRange,
+    /// Impure, but its contradicted rows concentrate in one label.
+    Concentrated,
+}
+
+/// A cell after the conflict check.
+struct Checked {
+    cell: Cell,
+    st: CellStats,
+    /// Rows labelled `t` and whether each is contradicted (None: not checked).
+    label_rows: Vec<(u32, bool)>,
+    contradicted: usize,
+    expected: f64,
+    rule: Option<Rule>,
+    /// Decades by which the deciding p-value beats the threshold (negative: short).
+    excess: f64,
+}
+
+impl Detector for TriggerValidParams {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn detect(&self, ctx: &Context<'_>) -> Result<DetectorReport> {
+        let labels = ctx
+            .labels
+            .ok_or(DetectError::NeedsLabels { detector: NAME })?;
+        let p = &self.0;
+        let fm = ctx.features;
+        let (n, d) = (fm.n_rows(), fm.n_features());
+        let mut report = DetectorReport {
+            scores: vec![0.0; n],
+            ..Default::default()
+        };
+        if n < 2 * p.min_support || d == 0 || labels.n_classes() < 2 {
+            return Ok(report);
+        }
+        let facts = RowFacts::new(labels, ctx.knn);
+        let set = SearchSettings {
+            min_support: p.min_support,
+            max_support: ((p.max_support_share * n as f64) as usize).max(p.min_support),
+            min_purity: p.min_purity,
+            ln_alpha: (p.alpha / 2.0).ln(),
+            max_candidates: p.max_candidates,
+            max_columns: p.max_columns,
+        };
+        let found = search::search(
+            &fm.x,
+            &fm.features,
+            &facts,
+            &set,
+            labels.n_classes(),
+            ctx.progress,
+        );
+        let cells = search::merge(found.cells, &facts, &set);
+        let reference = Reference::new(
+            &fm.x,
+            &facts.labels,
+            labels.n_classes(),
+            (p.reference_rows, BASELINE_ROWS),
+            p.k,
+            ctx.seed,
+        );
+        let mut projections = BTreeMap::new();
+        let mut checked = Vec::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            if cell.cols.len() >= d {
+                continue;
+            }
+            let st = CellStats::of(&cell.rows, &facts, p.min_purity);
+            if st.m < set.min_support || st.m > set.max_support || st.label == NONE {
+                continue;
+            }
+            let (proj, rates) = projections.entry(cell.cols.clone()).or_insert_with(|| {
+                let proj = reference.project(&cell.cols);
+                let rates = proj.baseline_rates();
+                (proj, rates)
+            });
+            let q = rates[st.label as usize];
+            let seed = ctx.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            checked.push(self.check_cell(cell, st, q, proj, &facts, &set, seed));
+        }
+        self.report(&mut report, checked, fm, labels);
+        Ok(report)
+    }
+}
+
+impl TriggerValidParams {
+    /// Run the conflict check on one cell and apply rules A–C.
+    #[allow(clippy::too_many_arguments)]
+    fn check_cell(
+        &self,
+        cell: Cell,
+        st: CellStats,
+        q: f64,
+        proj: &conflict::Projected<'_, '_>,
+        facts: &RowFacts,
+        set: &SearchSettings,
+        seed: u64,
+    ) -> Checked {
+        let p = &self.0;
+        let with_label = rows_with_label(&cell.rows, &facts.labels, st.label);
+        let queries: Vec<u32> = if with_label.len() > QUERY_CAP {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let mut idx =
+                rand::seq::index::sample(&mut rng, with_label.len(), QUERY_CAP).into_vec();
+            idx.sort_unstable();
+            idx.into_iter().map(|i| with_label[i]).collect()
+        } else {
+            with_label.clone()
+        };
+        let verdicts = proj.conflicts(&queries, &cell.rows);
+        let mut label_rows: Vec<(u32, bool)> = with_label
+            .iter()
+            .map(|&r| (r, facts.suspect[r as usize]))
+            .collect();
+        for (&r, &v) in queries.iter().zip(&verdicts) {
+            if let Ok(pos) = with_label.binary_search(&r) {
+                label_rows[pos].1 = v;
+            }
+        }
+        let hits = verdicts.iter().filter(|&&v| v).count();
+        let contradicted = ((hits as f64) * with_label.len() as f64 / queries.len().max(1) as f64)
+            .round() as usize;
+        let ln_conf = binom_ln_tail(contradicted, st.k, q);
+        let ln_label = hyper_ln_tail(
+            st.k,
+            facts.n_labelled,
+            facts.class_counts[st.label as usize],
+            st.m,
+        );
+        let ln_thr = set.ln_alpha - cell.ln_family;
+        let pure = st.purity() >= p.min_purity;
+        let others = st.suspects_all - st.suspects;
+        let share = contradicted as f64 / (contradicted + others).max(1) as f64;
+        let decades = |ln_p: f64| (ln_thr - ln_p) / std::f64::consts::LN_10;
+        let (rule, excess) = if pure && ln_conf <= ln_thr {
+            (Some(Rule::Conflict), decades(ln_conf))
+        } else if pure && cell.out_of_range && ln_label <= ln_thr && ln_conf <= 0.01f64.ln() {
+            (Some(Rule::OutOfRange), decades(ln_label))
+        } else if !pure
+            && contradicted >= p.min_support
+            && share >= p.min_purity
+            && ln_conf <= ln_thr
+        {
+            (Some(Rule::Concentrated), decades(ln_conf))
+        } else {
+            (None, ln_conf / ln_thr)
+        };
+        Checked {
+            cell,
+            st,
+            label_rows,
+            contradicted,
+            expected: st.k as f64 * q,
+            rule,
+            excess,
+        }
+    }
+
+    /// Turn checked cells into scores, row issues and findings.
+    fn report(
+        &self,
+        report: &mut DetectorReport,
+        checked: Vec<Checked>,
+        fm: &FeatureMatrix,
+        labels: &Labels,
+    ) {
+        // Per row: (score, index of the trigger) of its strongest flag.
+        let mut best: BTreeMap<u32, (f64, usize)> = BTreeMap::new();
+        let mut triggers: Vec<(Checked, Evidence, String)> = Vec::new();
+        for c in checked {
+            let Some(rule) = c.rule else {
+                let s = 0.5 * c.excess.clamp(0.0, 0.98);
+                for &(r, contra) in &c.label_rows {
+                    if contra || c.st.purity() >= self.0.min_purity {
+                        let slot = &mut report.scores[r as usize];
+                        *slot = slot.max(s);
+                    }
+                }
+                continue;
+            };
+            let e = c.excess.max(0.0);
+            let factor = c.st.purity().max(0.9);
+            let score = (0.5 + 0.5 * e / (e + 3.0) * factor).clamp(0.5, 1.0);
+            let idx = triggers.len();
+            for &(r, contra) in &c.label_rows {
+                if rule == Rule::Concentrated && !contra {
+                    continue;
+                }
+                let slot = &mut report.scores[r as usize];
+                *slot = slot.max(score);
+                let entry = best.entry(r).or_insert((score, idx));
+                if score > entry.0 {
+                    *entry = (score, idx);
+                }
+            }
+            let (evidence, reason) = explain(&c, rule, fm, labels);
+            triggers.push((c, evidence, reason));
+        }
+        for (&row, &(score, idx)) in &best {
+            let (_, evidence, reason) = &triggers[idx];
+            report.issues.push(RowIssue {
+                row: row as usize,
+                kind: IssueKind::BackdoorTrigger,
+                score,
+                reason: reason.clone(),
+                evidence: evidence.clone(),
+            });
+        }
+        for (idx, (c, _, reason)) in triggers.iter().enumerate() {
+            let flagged = best.values().filter(|v| v.1 == idx).count();
+            let severity = if c.cell.out_of_range || c.excess >= 6.0 {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            report.findings.push(DatasetFinding {
+                category: "backdoor_trigger".into(),
+                severity,
+                finding: format!("possible backdoor trigger: {reason}"),
+                recommendation: format!(
+                    "Inspect the {flagged} flagged rows and where they came from; drop them \
+                     before training unless this value is a documented, legitimate code."
+                ),
+            });
+        }
+    }
+}
+
+/// Evidence and the one-sentence reason for a trigger.
+fn explain(c: &Checked, rule: Rule, fm: &FeatureMatrix, labels: &Labels) -> (Evidence, String) {
+    let (columns, values): (Vec<String>, Vec<String>) = c
+        .cell
+        .cols
+        .iter()
+        .zip(&c.cell.values)
+        .map(|(&j, &v)| describe(&fm.features[j], v))
+        .unzip();
+    let parts: Vec<String> = columns
+        .iter()
+        .zip(&values)
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect();
+    let desc = match parts.len() {
+        1 => parts[0].clone(),
+        _ => format!(
+            "{} and {}",
+            parts[..parts.len() - 1].join(", "),
+            parts[parts.len() - 1]
+        ),
+    };
+    let label = &labels.classes[c.st.label as usize];
+    let purity = c.st.purity();
+    let pct = if purity >= 1.0 {
+        100.0
+    } else {
+        (purity * 100.0).floor()
+    };
+    let single = parts.len() == 1;
+    let m = c.cell.rows.len();
+    let reason = if rule == Rule::Concentrated {
+        format!(
+            "{desc} {} in {m} rows, and {} of those labelled '{label}' resemble other \
+             classes on their remaining features (about {:.1} expected)",
+            if single { "occurs" } else { "occur together" },
+            c.contradicted,
+            c.expected
+        )
+    } else {
+        let head = match (single, c.cell.out_of_range) {
+            (true, true) => format!(
+                "{desc} is outside the column's range and {pct}% of the {m} rows with it \
+                 are labelled '{label}'"
+            ),
+            (true, false) => format!(
+                "{desc} is a rare value and {pct}% of the {m} rows with it are labelled \
+                 '{label}'"
+            ),
+            (false, oor) => format!(
+                "{desc}{} occur together in only {m} rows, {pct}% labelled '{label}'",
+                if oor {
+                    " (outside the usual range)"
+                } else {
+                    ""
+                }
+            ),
+        };
+        if c.contradicted > 0 {
+            format!(
+                "{head}, yet {} of them resemble other classes on their remaining features",
+                c.contradicted
+            )
+        } else {
+            head
+        }
+    };
+    let evidence = Evidence::Trigger {
+        columns,
+        values,
+        label: label.clone(),
+        support: m,
+        purity,
+        out_of_range: c.cell.out_of_range,
+    };
+    (evidence, reason)
+}

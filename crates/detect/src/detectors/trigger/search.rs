@@ -1,0 +1,489 @@
+//! Candidate search for the trigger detector: per-column value runs, the
+//! neighbour screen, value tuples among screened rows, and merging candidates that
+//! describe the same rows.
+
+use std::collections::HashMap;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use super::stats::{binom_ln_tail, can_be_out_of_range};
+use crate::context::{FeatureInfo, Labels, Progress};
+use crate::knn::KnnGraph;
+
+/// Marker for "no label" / "no group".
+pub(super) const NONE: u32 = u32::MAX;
+
+/// Settings the search needs (a subset of the detector's).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SearchSettings {
+    pub min_support: usize,
+    pub max_support: usize,
+    pub min_purity: f64,
+    pub ln_alpha: f64,
+    pub max_candidates: usize,
+    pub max_columns: usize,
+}
+
+/// Per-row facts every stage shares.
+pub(super) struct RowFacts {
+    /// Class code per row, [`NONE`] when missing.
+    pub labels: Vec<u32>,
+    /// Rows per class.
+    pub class_counts: Vec<usize>,
+    /// Rows with a label.
+    pub n_labelled: usize,
+    /// Screen: the row's label is held by fewer than half of its shared-graph
+    /// neighbours.
+    pub suspect: Vec<bool>,
+    /// Row indices of suspects, ascending.
+    pub suspect_rows: Vec<u32>,
+    /// Row → position in `suspect_rows`, or [`NONE`].
+    pub suspect_pos: Vec<u32>,
+    /// Per class: smoothed share of its rows that are suspects.
+    pub q_suspect: Vec<f64>,
+}
+
+impl RowFacts {
+    pub fn new(labels: &Labels, knn: &KnnGraph) -> RowFacts {
+        let n = labels.codes.len();
+        let codes: Vec<u32> = labels.codes.iter().map(|c| c.unwrap_or(NONE)).collect();
+        let class_counts = labels.counts();
+        let n_labelled = class_counts.iter().sum();
+        let usable = knn.n_rows() == n && knn.k() > 0;
+        let suspect: Vec<bool> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                if !usable || codes[i] == NONE {
+                    return false;
+                }
+                let (mut same, mut voters) = (0usize, 0usize);
+                for &j in knn.indices.row(i) {
+                    let c = codes[j as usize];
+                    if c != NONE {
+                        voters += 1;
+                        same += usize::from(c == codes[i]);
+                    }
+                }
+                voters > 0 && 2 * same < voters
+            })
+            .collect();
+        let mut suspect_rows = Vec::new();
+        let mut suspect_pos = vec![NONE; n];
+        let mut per_class = vec![0usize; class_counts.len()];
+        for i in 0..n {
+            if suspect[i] {
+                suspect_pos[i] = suspect_rows.len() as u32;
+                suspect_rows.push(i as u32);
+                per_class[codes[i] as usize] += 1;
+            }
+        }
+        let q_suspect = per_class
+            .iter()
+            .zip(&class_counts)
+            .map(|(&s, &c)| (s as f64 + 1.0) / (c as f64 + 2.0))
+            .collect();
+        RowFacts {
+            labels: codes,
+            class_counts,
+            n_labelled,
+            suspect,
+            suspect_rows,
+            suspect_pos,
+            q_suspect,
+        }
+    }
+}
+
+/// A set of rows sharing fixed values in one to three columns.
+#[derive(Debug, Clone)]
+pub(super) struct Cell {
+    /// Feature columns, ascending.
+    pub cols: Vec<usize>,
+    /// The shared value of each column (feature scale).
+    pub values: Vec<f64>,
+    /// Rows carrying all the values, ascending.
+    pub rows: Vec<u32>,
+    /// Whether some value lies outside its column's usual range.
+    pub out_of_range: bool,
+    /// `ln` of the size of the family of tests this cell was chosen from.
+    pub ln_family: f64,
+}
+
+/// Label make-up of a cell.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CellStats {
+    /// Labelled rows in the cell.
+    pub m: usize,
+    /// The label the cell concentrates in.
+    pub label: u32,
+    /// Rows with that label.
+    pub k: usize,
+    /// Screened suspects with that label.
+    pub suspects: usize,
+    /// Screened suspects with any label.
+    pub suspects_all: usize,
+}
+
+impl CellStats {
+    /// Share of labelled rows carrying the label.
+    pub fn purity(&self) -> f64 {
+        self.k as f64 / self.m.max(1) as f64
+    }
+
+    /// Label counts of `rows`; the label is the majority one when that reaches
+    /// `min_purity`, else the one with the most suspects (ties: lowest code).
+    pub fn of(rows: &[u32], facts: &RowFacts, min_purity: f64) -> CellStats {
+        let mut counts: HashMap<u32, (usize, usize)> = HashMap::new();
+        let (mut m, mut suspects_all) = (0, 0);
+        for &r in rows {
+            let c = facts.labels[r as usize];
+            if c == NONE {
+                continue;
+            }
+            m += 1;
+            let e = counts.entry(c).or_default();
+            e.0 += 1;
+            if facts.suspect[r as usize] {
+                e.1 += 1;
+                suspects_all += 1;
+            }
+        }
+        let mut best: Vec<(u32, usize, usize)> =
+            counts.into_iter().map(|(c, (k, s))| (c, k, s)).collect();
+        best.sort_unstable_by_key(|&(c, _, _)| c);
+        let by_count = best.iter().max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
+        let by_suspects = best.iter().max_by_key(|e| (e.2, std::cmp::Reverse(e.0)));
+        let pick = match by_count {
+            Some(e) if e.1 as f64 >= min_purity * m as f64 => Some(e),
+            _ => by_suspects,
+        };
+        let (label, k, suspects) = pick.copied().unwrap_or((NONE, 0, 0));
+        CellStats {
+            m,
+            label,
+            k,
+            suspects,
+            suspects_all,
+        }
+    }
+}
+
+/// Rows of `rows` (sorted) with label `label`.
+pub(super) fn rows_with_label(rows: &[u32], labels: &[u32], label: u32) -> Vec<u32> {
+    rows.iter()
+        .copied()
+        .filter(|&r| labels[r as usize] == label)
+        .collect()
+}
+
+/// Size of the intersection of two ascending lists.
+fn intersection_len(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The intersection of two ascending lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Screen a cell before the costly neighbour check. Returns the ranking key (a
+/// `ln p`, smaller first) when the cell may be a trigger:
+/// * pure (`purity ≥ min_purity`) and it would be significant if every row with
+///   the label contradicted its neighbours (out-of-range cells rank first);
+/// * or its screened suspects concentrate in one label and are significantly
+///   more than the label's suspect rate predicts.
+pub(super) fn screen(
+    s: &CellStats,
+    out_of_range: bool,
+    ln_family: f64,
+    facts: &RowFacts,
+    set: &SearchSettings,
+) -> Option<f64> {
+    if s.m < set.min_support || s.m > set.max_support || s.label == NONE {
+        return None;
+    }
+    let q = facts.q_suspect[s.label as usize];
+    let ln_thr = set.ln_alpha - ln_family;
+    let ln_screen = binom_ln_tail(s.suspects, s.k, q);
+    if s.purity() >= set.min_purity {
+        let ln_best = binom_ln_tail(s.k, s.m, q);
+        if ln_best > ln_thr {
+            return None;
+        }
+        return Some(if out_of_range {
+            ln_best - 1e6
+        } else {
+            ln_screen
+        });
+    }
+    let concentrated = s.suspects >= set.min_support
+        && s.suspects as f64 >= set.min_purity * s.suspects_all as f64;
+    (concentrated && ln_screen <= ln_thr).then_some(ln_screen)
+}
+
+/// Order-preserving integer key of a finite f64 (`-0.0` equals `0.0`).
+fn order_key(x: f64) -> u64 {
+    let b = (if x == 0.0 { 0.0 } else { x }).to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// One value of a column repeated in at least `min_support` rows.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    value: f64,
+    len: usize,
+    out_of_range: bool,
+}
+
+/// What one column pass found.
+struct ColumnScan {
+    runs: Vec<Run>,
+    /// Per suspect row: index into `runs` of its value, or [`NONE`].
+    suspect_run: Vec<u32>,
+    /// Rare runs (support within bounds): (rows, value, out_of_range).
+    rare: Vec<(Vec<u32>, f64, bool)>,
+}
+
+/// Sort one column and cut it into runs of equal values. `value` is out of range
+/// when it lies beyond `[q.001, q.999] ± ¼ (q.999 − q.001)` of the *other* values.
+fn scan_column(
+    x: &Array2<f64>,
+    j: usize,
+    info: &FeatureInfo,
+    facts: &RowFacts,
+    set: &SearchSettings,
+) -> ColumnScan {
+    let n = x.nrows();
+    let mut keys: Vec<(u64, u32)> = (0..n).map(|i| (order_key(x[[i, j]]), i as u32)).collect();
+    keys.sort_unstable();
+    let values: Vec<f64> = keys.iter().map(|&(_, i)| x[[i as usize, j]]).collect();
+    let mut scan = ColumnScan {
+        runs: Vec::new(),
+        suspect_run: vec![NONE; facts.suspect_rows.len()],
+        rare: Vec::new(),
+    };
+    let ranged = can_be_out_of_range(info);
+    let mut a = 0;
+    while a < n {
+        let mut b = a + 1;
+        while b < n && keys[b].0 == keys[a].0 {
+            b += 1;
+        }
+        let len = b - a;
+        if len >= set.min_support {
+            let value = values[a];
+            let out_of_range = ranged && outside_others(&values, a, b, value);
+            let id = scan.runs.len() as u32;
+            scan.runs.push(Run {
+                value,
+                len,
+                out_of_range,
+            });
+            for &(_, r) in &keys[a..b] {
+                let p = facts.suspect_pos[r as usize];
+                if p != NONE {
+                    scan.suspect_run[p as usize] = id;
+                }
+            }
+            if len <= set.max_support {
+                let rows = keys[a..b].iter().map(|&(_, r)| r).collect();
+                scan.rare.push((rows, value, out_of_range));
+            }
+        }
+        a = b;
+    }
+    scan
+}
+
+/// Whether `value` (the run `a..b` of `sorted`) lies outside the fence built from
+/// the remaining values.
+fn outside_others(sorted: &[f64], a: usize, b: usize, value: f64) -> bool {
+    let rest = sorted.len() - (b - a);
+    if rest < 2 {
+        return false;
+    }
+    let at = |r: usize| if r < a { sorted[r] } else { sorted[r + b - a] };
+    let q = |p: f64| {
+        let pos = p * (rest - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        at(lo) + (at(hi) - at(lo)) * (pos - lo as f64)
+    };
+    let (lo, hi) = (q(0.001), q(0.999));
+    let w = hi - lo;
+    // A column that is constant apart from this value gives no scale to judge by.
+    w > 0.0 && (value > hi + 0.25 * w || value < lo - 0.25 * w)
+}
+
+/// Everything the search hands to the detector.
+pub(super) struct Candidates {
+    /// Candidate cells with their stats, best first, at most `max_candidates`.
+    pub cells: Vec<(Cell, CellStats)>,
+}
+
+/// Run the whole search: column passes, tuple search, ranking.
+pub(super) fn search(
+    x: &Array2<f64>,
+    features: &[FeatureInfo],
+    facts: &RowFacts,
+    set: &SearchSettings,
+    n_classes: usize,
+    progress: &dyn Progress,
+) -> Candidates {
+    let d = x.ncols();
+    progress.start("backdoor trigger search", d as u64);
+    let scans: Vec<ColumnScan> = (0..d)
+        .into_par_iter()
+        .map(|j| {
+            let s = scan_column(x, j, &features[j], facts, set);
+            progress.advance(1);
+            s
+        })
+        .collect();
+    progress.finish();
+    // Family for single values: every rare run, once per class.
+    let tested: usize = scans.iter().map(|s| s.rare.len()).sum();
+    let ln_single = ((tested * n_classes.max(1)).max(1) as f64).ln();
+    let mut found: Vec<(f64, Cell, CellStats)> = Vec::new();
+    for (j, scan) in scans.iter().enumerate() {
+        for (rows, value, oor) in &scan.rare {
+            let st = CellStats::of(rows, facts, set.min_purity);
+            if let Some(key) = screen(&st, *oor, ln_single, facts, set) {
+                let cell = Cell {
+                    cols: vec![j],
+                    values: vec![*value],
+                    rows: rows.clone(),
+                    out_of_range: *oor,
+                    ln_family: ln_single,
+                };
+                found.push((key, cell, st));
+            }
+        }
+    }
+    if set.max_columns >= 2 && !facts.suspect_rows.is_empty() {
+        found.extend(super::tuples::search_tuples(
+            x,
+            &scans_view(&scans),
+            facts,
+            set,
+        ));
+    }
+    found.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then_with(|| a.1.cols.cmp(&b.1.cols))
+            .then_with(|| a.1.rows.first().cmp(&b.1.rows.first()))
+    });
+    found.truncate(set.max_candidates);
+    Candidates {
+        cells: found.into_iter().map(|(_, c, s)| (c, s)).collect(),
+    }
+}
+
+/// The per-column facts the tuple search needs.
+pub(super) struct RunView<'a> {
+    /// Per column: (value, support, out_of_range) of each repeated value.
+    pub runs: Vec<Vec<(f64, usize, bool)>>,
+    /// Per column: run index of each suspect row's value, or [`NONE`].
+    pub suspect_run: Vec<&'a [u32]>,
+}
+
+fn scans_view(scans: &[ColumnScan]) -> RunView<'_> {
+    RunView {
+        runs: scans
+            .iter()
+            .map(|s| {
+                s.runs
+                    .iter()
+                    .map(|r| (r.value, r.len, r.out_of_range))
+                    .collect()
+            })
+            .collect(),
+        suspect_run: scans.iter().map(|s| s.suspect_run.as_slice()).collect(),
+    }
+}
+
+/// Greedily merge candidates that describe the same rows (a trigger written into
+/// several columns shows up once per column, and once per pair of them). Each
+/// candidate, best first, joins the first cluster with the same label whose
+/// labelled rows overlap it by Jaccard ≥ ½, provided the intersection of the cells
+/// keeps at least 90% of the cluster's rows with the label or of its suspects;
+/// the cluster's cell becomes that intersection.
+pub(super) fn merge(
+    cands: Vec<(Cell, CellStats)>,
+    facts: &RowFacts,
+    set: &SearchSettings,
+) -> Vec<Cell> {
+    let mut clusters: Vec<(Cell, u32)> = Vec::new();
+    for (cell, st) in cands {
+        let mine = rows_with_label(&cell.rows, &facts.labels, st.label);
+        let mut joined = false;
+        for (k, label) in clusters.iter_mut() {
+            if *label != st.label || conflicting_columns(k, &cell) {
+                continue;
+            }
+            let theirs = rows_with_label(&k.rows, &facts.labels, *label);
+            let inter = intersection_len(&mine, &theirs);
+            let union = mine.len() + theirs.len() - inter;
+            if inter * 2 < union {
+                continue;
+            }
+            let rows = intersect(&k.rows, &cell.rows);
+            let kept = rows_with_label(&rows, &facts.labels, *label);
+            let sus = |r: &[u32]| r.iter().filter(|&&r| facts.suspect[r as usize]).count();
+            let (s_old, s_new) = (sus(&theirs), sus(&kept));
+            let keeps_rows = kept.len() as f64 >= 0.9 * theirs.len() as f64;
+            let keeps_suspects = s_old >= set.min_support && s_new as f64 >= 0.9 * s_old as f64;
+            if rows.len() < set.min_support || !(keeps_rows || keeps_suspects) {
+                continue;
+            }
+            for (c, v) in cell.cols.iter().zip(&cell.values) {
+                if let Err(pos) = k.cols.binary_search(c) {
+                    k.cols.insert(pos, *c);
+                    k.values.insert(pos, *v);
+                }
+            }
+            k.rows = rows;
+            k.out_of_range |= cell.out_of_range;
+            k.ln_family = k.ln_family.max(cell.ln_family);
+            joined = true;
+            break;
+        }
+        if !joined {
+            clusters.push((cell, st.label));
+        }
+    }
+    clusters.into_iter().map(|(c, _)| c).collect()
+}
+
+/// Whether two cells fix the same column to different values.
+fn conflicting_columns(a: &Cell, b: &Cell) -> bool {
+    b.cols
+        .iter()
+        .zip(&b.values)
+        .any(|(c, v)| a.cols.binary_search(c).is_ok_and(|pos| a.values[pos] != *v))
+}

@@ -1,0 +1,197 @@
+//! Value tuples: pairs (and triples) of repeated values that together are rare,
+//! searched only among screened suspect rows.
+//!
+//! Cost: for every suspect row, every pair of its columns whose value repeats
+//! (`≥ min_support` rows) is counted once, `O(|S| · r²)` for `|S|` suspects with
+//! `r` repeated-value columns each (continuous columns rarely repeat, so `r` is
+//! small there); each retained pair costs one `O(n)` pass to collect its rows, and
+//! each retained pair is extended by a third column counted over its suspects.
+
+use std::collections::HashMap;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use super::search::{Cell, CellStats, NONE, RowFacts, RunView, SearchSettings, screen};
+
+/// Rows carrying all `(column, value)` pairs, ascending.
+fn collect_rows(x: &Array2<f64>, fixed: &[(usize, f64)]) -> Vec<u32> {
+    (0..x.nrows())
+        .filter(|&i| fixed.iter().all(|&(j, v)| x[[i, j]] == v))
+        .map(|i| i as u32)
+        .collect()
+}
+
+/// A pair (or triple) cell before its rows are collected.
+#[derive(Debug, Clone)]
+struct Proto {
+    cols: Vec<usize>,
+    runs: Vec<u32>,
+    suspects: u32,
+}
+
+/// Find tuple candidates; returns (ranking key, cell, stats) like the single-value
+/// search.
+pub(super) fn search_tuples(
+    x: &Array2<f64>,
+    view: &RunView<'_>,
+    facts: &RowFacts,
+    set: &SearchSettings,
+) -> Vec<(f64, Cell, CellStats)> {
+    let d = x.ncols();
+    let n_s = facts.suspect_rows.len();
+    // Count (j2, run1, run2, label) per first column j1 over suspect rows.
+    let counted: Vec<(usize, Vec<Proto>)> = (0..d)
+        .into_par_iter()
+        .map(|j1| {
+            let mut map: HashMap<(u32, u32, u32, u32), u32> = HashMap::new();
+            for p in 0..n_s {
+                let g1 = view.suspect_run[j1][p];
+                if g1 == NONE {
+                    continue;
+                }
+                let label = facts.labels[facts.suspect_rows[p] as usize];
+                for j2 in j1 + 1..d {
+                    let g2 = view.suspect_run[j2][p];
+                    if g2 != NONE {
+                        *map.entry((j2 as u32, g1, g2, label)).or_default() += 1;
+                    }
+                }
+            }
+            let distinct = map.len();
+            // Aggregate labels per cell: best label count and the total.
+            let mut cells: HashMap<(u32, u32, u32), (u32, u32)> = HashMap::new();
+            for (&(j2, g1, g2, _), &c) in &map {
+                let e = cells.entry((j2, g1, g2)).or_default();
+                e.0 = e.0.max(c);
+                e.1 += c;
+            }
+            let mut protos: Vec<Proto> = cells
+                .into_iter()
+                .filter(|&(_, (best, total))| best as usize >= set.min_support && 2 * best >= total)
+                .map(|((j2, g1, g2), (best, _))| Proto {
+                    cols: vec![j1, j2 as usize],
+                    runs: vec![g1, g2],
+                    suspects: best,
+                })
+                .collect();
+            protos.sort_unstable_by(|a, b| (&a.cols, &a.runs).cmp(&(&b.cols, &b.runs)));
+            (distinct, protos)
+        })
+        .collect();
+    let ln_pair = (counted.iter().map(|c| c.0).sum::<usize>().max(1) as f64).ln();
+    let mut protos: Vec<Proto> = counted.into_iter().flat_map(|c| c.1).collect();
+    protos.sort_by(|a, b| {
+        b.suspects
+            .cmp(&a.suspects)
+            .then_with(|| (&a.cols, &a.runs).cmp(&(&b.cols, &b.runs)))
+    });
+    protos.truncate(set.max_candidates);
+    let pairs: Vec<(Cell, CellStats, Vec<u32>)> = protos
+        .par_iter()
+        .filter_map(|p| evaluate(x, view, facts, set, p, ln_pair, None))
+        .collect();
+    let mut out: Vec<(f64, Cell, CellStats)> = Vec::new();
+    if set.max_columns >= 3 {
+        // Extend each pair by a third column counted over its suspects with the label.
+        let mut ext: Vec<(usize, Proto)> = Vec::new();
+        let mut distinct = 0usize;
+        for (pi, (cell, st, pair_runs)) in pairs.iter().enumerate() {
+            let mut map: HashMap<(u32, u32), u32> = HashMap::new();
+            for &r in &cell.rows {
+                let p = facts.suspect_pos[r as usize];
+                if p == NONE || facts.labels[r as usize] != st.label {
+                    continue;
+                }
+                for j3 in (0..d).filter(|j| !cell.cols.contains(j)) {
+                    let g3 = view.suspect_run[j3][p as usize];
+                    if g3 != NONE {
+                        *map.entry((j3 as u32, g3)).or_default() += 1;
+                    }
+                }
+            }
+            distinct += map.len();
+            let need = set.min_support.max(st.suspects.div_ceil(2)) as u32;
+            let mut keys: Vec<((u32, u32), u32)> =
+                map.into_iter().filter(|&(_, c)| c >= need).collect();
+            keys.sort_unstable();
+            for ((j3, g3), c) in keys {
+                let mut cols = cell.cols.clone();
+                let mut runs = pair_runs.clone();
+                let pos = cols.partition_point(|&c| c < j3 as usize);
+                cols.insert(pos, j3 as usize);
+                runs.insert(pos, g3);
+                ext.push((
+                    pi,
+                    Proto {
+                        cols,
+                        runs,
+                        suspects: c,
+                    },
+                ));
+            }
+        }
+        ext.sort_by(|a, b| b.1.suspects.cmp(&a.1.suspects).then(a.0.cmp(&b.0)));
+        ext.truncate(set.max_candidates);
+        let ln_triple = (distinct.max(1) as f64).ln();
+        let triples: Vec<(Cell, CellStats, Vec<u32>)> = ext
+            .par_iter()
+            .filter_map(|(pi, p)| {
+                let parent = pairs[*pi].0.rows.len();
+                evaluate(x, view, facts, set, p, ln_triple, Some(parent))
+            })
+            .collect();
+        for (cell, st, _) in triples {
+            if let Some(key) = screen(&st, cell.out_of_range, cell.ln_family, facts, set) {
+                out.push((key, cell, st));
+            }
+        }
+    }
+    for (cell, st, _) in pairs {
+        if let Some(key) = screen(&st, cell.out_of_range, cell.ln_family, facts, set) {
+            out.push((key, cell, st));
+        }
+    }
+    out
+}
+
+/// Collect a tuple cell's rows and keep it when it is rare and strictly smaller
+/// (≤ 90%) than each of its values alone — or than its parent pair, for triples.
+fn evaluate(
+    x: &Array2<f64>,
+    view: &RunView<'_>,
+    facts: &RowFacts,
+    set: &SearchSettings,
+    p: &Proto,
+    ln_family: f64,
+    parent: Option<usize>,
+) -> Option<(Cell, CellStats, Vec<u32>)> {
+    let parts: Vec<(usize, f64, usize, bool)> = p
+        .cols
+        .iter()
+        .zip(&p.runs)
+        .map(|(&j, &g)| {
+            let (v, len, oor) = view.runs[j][g as usize];
+            (j, v, len, oor)
+        })
+        .collect();
+    let smallest = parts.iter().map(|q| q.2).min().unwrap_or(0);
+    let limit = parent.map_or(smallest, |pl| pl.min(smallest));
+    let fixed: Vec<(usize, f64)> = parts.iter().map(|q| (q.0, q.1)).collect();
+    let rows = collect_rows(x, &fixed);
+    if rows.len() < set.min_support
+        || rows.len() > set.max_support
+        || rows.len() as f64 > 0.9 * limit as f64
+    {
+        return None;
+    }
+    let st = CellStats::of(&rows, facts, set.min_purity);
+    let cell = Cell {
+        cols: p.cols.clone(),
+        values: parts.iter().map(|q| q.1).collect(),
+        rows,
+        out_of_range: parts.iter().any(|q| q.3),
+        ln_family,
+    };
+    Some((cell, st, p.runs.clone()))
+}

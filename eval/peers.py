@@ -4,7 +4,7 @@ Every peer reads the file itself (pandas; timed as `read_s`), then computes (`co
 A result holds `flagged` (bool per row) and `score` (float per row, higher = more
 suspicious). Settings (documented in docs/benchmarks.md):
 
-  cleanlab   StandardScaler + LogisticRegression(max_iter=1000), 5-fold stratified
+  cleanlab   StandardScaler + LogisticRegression() (sklearn defaults), 5-fold stratified
              out-of-fold predict_proba, then cleanlab.filter.find_label_issues (its
              default prune_by_noise_rate); score = 1 - self-confidence label quality.
   datalab    the same out-of-fold pred_probs, then Datalab.find_issues(features=X_std,
@@ -21,11 +21,13 @@ Time for cleanlab and datalab includes computing the out-of-fold probabilities, 
 both need and a user has to produce.
 """
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 
 LABEL = "label"
+warnings.filterwarnings("ignore")  # convergence and deprecation chatter from the peers
 
 
 def read(path):
@@ -54,7 +56,7 @@ def oof_pred_probs(X, y):
     folds = min(5, int(np.bincount(yi).min())) if len(classes) > 1 else 2
     folds = max(folds, 2)
     P = cross_val_predict(
-        LogisticRegression(max_iter=1000),
+        LogisticRegression(),
         X,
         yi,
         cv=StratifiedKFold(folds, shuffle=True, random_state=0),

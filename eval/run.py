@@ -146,12 +146,14 @@ def run_datavet(binary, data, workdir, timeout, extra=()):
     rep = json.load(open(report))
     n = rep["dataset"]["rows"]
     sev = np.full(n, -1, dtype=np.int64)
+    kinds = {}
     for r in rep["rows"]:
         sev[r["row"]] = SEVERITIES.index(r["severity"])
+        kinds[r["row"]] = sorted({i["kind"] for i in r["issues"]})
     table = pd.read_csv(scores)
     score = table["score"].to_numpy(dtype=np.float64)
     detectors = table.drop(columns=[c for c in ("row", "id", "score") if c in table]).astype(np.float64)
-    return {"severity": sev, "score": score, "detectors": detectors, "report": report}, info
+    return {"severity": sev, "score": score, "detectors": detectors, "kinds": kinds, "report": report}, info
 
 
 # ---------------------------------------------------------------- scoring
@@ -193,6 +195,7 @@ def score_method(attack, flagged, score):
     auroc, ap = _auc(pos, score, care)
     overall = {
         "planted": n_pos,
+        "clean_rows": int(clean.sum()),
         "flagged": int((flagged & care).sum()),
         "tp": tp,
         "fp": fp,
@@ -225,12 +228,17 @@ def quality(args, binary, out):
         plant.write_case(cases_dir, name, data, truth, meta)
         cases.append((name, table, attack, os.path.join(cases_dir, name + ".csv"),
                       os.path.join(cases_dir, name + ".truth.csv"), len(data)))
-    rows, per_rows, det_rows = [], [], []
+    rows, per_rows, det_rows, alarm_rows = [], [], [], []
     for name, table, attack, data, truth_path, n in cases:
         truth = load_truth(truth_path, n)
         results = {}
         dv, info = run_datavet(binary, data, runs_dir, args.timeout)
         if dv is not None:
+            for row, ks in dv["kinds"].items():
+                if truth[row] == "":
+                    for k in ks:
+                        alarm_rows.append({"case": name, "table": table, "attack": attack, "row": row,
+                                           "kind": k, "sole": len(ks) == 1, "severity": SEVERITIES[dv["severity"][row]]})
             results["datavet"] = (dv["severity"] >= 0, dv["score"], info)
             results["datavet_medium"] = (dv["severity"] >= 1, dv["score"], info)
             for col in dv["detectors"]:
@@ -261,7 +269,7 @@ def quality(args, binary, out):
                 per_rows.append({"case": name, "table": table, "case_attack": attack, "method": m, **p})
             line.append(f"{m} F1 {o['f1']:.2f}" if attack != "clean" else f"{m} {100 * o['clean_flag_rate']:.1f}%")
         print(f"{name:<34} " + "  ".join(line), file=sys.stderr)
-    return pd.DataFrame(rows), pd.DataFrame(per_rows), pd.DataFrame(det_rows)
+    return pd.DataFrame(rows), pd.DataFrame(per_rows), pd.DataFrame(det_rows), pd.DataFrame(alarm_rows)
 
 
 # ---------------------------------------------------------------- speed suite
@@ -329,23 +337,32 @@ def speed(args, binary, out):
 
 
 def hashing(binary, out, sizes):
-    """GB/s of datavet manifest (if the binary has it), openssl and sha256sum on the largest CSV."""
+    """GB/s of `datavet manifest` (if the binary has it), openssl and sha256sum on the
+    largest scale CSV (warm page cache, best of 3). bench/hash.sh is the fuller bench."""
     path = os.path.join(out, "scale", f"gmm_{max(sizes)}.csv")
+    root = os.path.dirname(path)
     gb = os.path.getsize(path) / 1e9
     rows = []
     help_text = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
     tools = [("openssl dgst -sha256", ["openssl", "dgst", "-sha256", path]), ("sha256sum", ["sha256sum", path])]
     if "manifest" in help_text:
-        tmp = tempfile.mkdtemp()
-        tools.insert(0, ("datavet manifest", [binary, "manifest", path, "--out", os.path.join(tmp, "m.json")]))
+        tools = [
+            ("datavet manifest --hash-only", [binary, "manifest", path, "--hash-only", "--root", root, "-q"]),
+            ("datavet manifest --no-rows (hash + parse + row fingerprints)",
+             [binary, "manifest", path, "--no-rows", "--root", root, "-q"]),
+        ] + tools
     else:
         rows.append({"tool": "datavet manifest", "status": "not in this build (skipped)"})
+    with open(path, "rb") as f:  # warm the page cache
+        while f.read(1 << 24):
+            pass
     for name, cmd in tools:
         best = None
         for _ in range(3):
             code, info = run_binary(cmd, 600)
             if code != 0:
                 rows.append({"tool": name, "status": f"exit {code}: {info['stderr'][-200:]}"})
+                best = None
                 break
             best = info["wall_s"] if best is None else min(best, info["wall_s"])
         if best is not None:
@@ -374,13 +391,14 @@ def md_table(df, index_name, digits=2):
     return "\n".join(lines)
 
 
-def summarise(res, per, dets, spd, hsh, meta):
+def summarise(res, per, dets, alarms, spd, hsh, meta):
     out = []
     methods = [m for m in QUALITY_METHODS if m in set(res["method"])]
     real = res[~res["table"].str.startswith("gmm")]
     poisoned = real[real["attack"] != "clean"]
     clean = real[real["attack"] == "clean"]
-    out.append(f"Generated {meta['date']} on {meta['machine']} — {meta['datavet']} — `{meta['command']}`\n")
+    out.append(f"Generated {meta['date']} on {meta['machine']} — {meta['datavet']} — `{meta['command']}` — "
+               f"{meta['load']}\n")
 
     # Table 1: overall.
     g = poisoned.groupby("method")
@@ -428,6 +446,16 @@ def summarise(res, per, dets, spd, hsh, meta):
         out.append("\n### datavet per-detector AUROC per case (diagnostic; mean over tables)\n")
         out.append(md_table(d, "detector", 3))
 
+    if len(alarms):
+        clean_rows = int(real[real["method"] == "datavet"]["clean_rows"].sum())
+        a = alarms.groupby("kind").agg(rows=("row", "size"), sole=("sole", "sum"))
+        a["% of clean rows"] = 100 * a["rows"] / clean_rows
+        a["sole kind"] = a.pop("sole")
+        a = a.sort_values("rows", ascending=False)
+        out.append(f"\n### datavet's false alarms by issue kind (clean rows of all {real['case'].nunique()} real cases, "
+                   f"{clean_rows} rows; 'sole kind' = the only issue on that row)\n")
+        out.append(md_table(a, "kind", 2))
+
     scale = res[res["table"].str.startswith("gmm")]
     if len(scale):
         cols = ["precision", "recall", "f1", "auroc", "ap", "clean_flag_rate", "wall_s", "peak_mb"]
@@ -471,9 +499,9 @@ def targets(t1, t3, poisoned, spd):
 
     f1 = t1["mean F1"]
     for peer in ("cleanlab", "datalab"):
-        if peer in f1 and "datavet" in f1:
+        if peer in f1 and "datavet" in f1 and not np.isnan(f1["datavet"]):
             say(f1["datavet"] >= 2 * f1[peer], f"mean F1 {f1['datavet']:.3f} vs 2 × {peer} {f1[peer]:.3f} = {2 * f1[peer]:.3f}")
-    if {"iforest", "ecod", "datavet"} <= set(t3.columns):
+    if {"iforest", "ecod", "datavet"} <= set(t3.columns) and len(t3):
         worse = [f"{a} ({t3.loc[a, 'datavet']:.3f} < {max(t3.loc[a, 'iforest'], t3.loc[a, 'ecod']):.3f})"
                  for a in t3.index if t3.loc[a, "datavet"] < max(t3.loc[a, "iforest"], t3.loc[a, "ecod"])]
         say(not worse, "AUROC ≥ best of IForest/ECOD on every attack" + (": below on " + ", ".join(worse) if worse else ""))
@@ -540,14 +568,20 @@ def main():
         sys.exit(f"no datavet binary at {binary}: run `cargo build --release -p datavet` or pass --datavet")
     binary = os.path.abspath(binary)
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
+    if commit:
+        version += f" (source {commit})"
     os.makedirs(args.out, exist_ok=True)
     peers.preload()
 
+    load0 = os.getloadavg()
     t0 = time.perf_counter()
-    res = per = dets = pd.DataFrame()
+    res = per = dets = alarms = pd.DataFrame()
     spd = hsh = None
     if not args.skip_quality:
-        res, per, dets = quality(args, binary, args.out)
+        res, per, dets, alarms = quality(args, binary, args.out)
+        alarms.to_csv(os.path.join(args.out, "false_alarms.csv"), index=False)
     if args.full:
         spd, qres, qper = speed(args, binary, args.out)
         res = pd.concat([res, qres], ignore_index=True)
@@ -563,9 +597,11 @@ def main():
         "machine": machine(),
         "datavet": version,
         "command": "eval/.venv/bin/python eval/run.py " + " ".join(sys.argv[1:]),
+        "load": f"load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
+                f"total {time.perf_counter() - t0:.0f} s",
     }
     if len(res) and "table" in res:
-        md = summarise(res, per, dets, spd, hsh, meta)
+        md = summarise(res, per, dets, alarms, spd, hsh, meta)
         with open(os.path.join(args.out, "results.md"), "w") as f:
             f.write(md)
         print(md)

@@ -5,5 +5,6 @@ mod common;
 mod util;
 
 mod manifest;
+mod quality;
 mod scan;
 mod verify;

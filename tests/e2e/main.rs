@@ -6,4 +6,5 @@ mod util;
 
 mod manifest;
 mod scan;
+mod snapshot;
 mod verify;

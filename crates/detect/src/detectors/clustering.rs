@@ -17,7 +17,9 @@
 //!    filtering). A second, coarse clustering with `label_clusters` centres (default:
 //!    the number of classes) is fitted; when a cluster's majority label holds at
 //!    least `majority_share` of its labelled members, each member with another label
-//!    is flagged [`IssueKind::ClusterLabelMismatch`]. Class resolution matters: a
+//!    `L` is flagged [`IssueKind::ClusterLabelMismatch`] — provided at most
+//!    `max_stranded_share` of all `L` rows sit in that cluster (otherwise `L` lives
+//!    there too: heavy overlap or class imbalance, not stranded rows). Class resolution matters: a
 //!    backdoor group (rows of class A with a trigger, relabelled B) gets a cluster of
 //!    its own at fine `k` (and all its members agree), but at class resolution it
 //!    sits inside A's cluster and every member disagrees with it — the case kNN label
@@ -51,6 +53,7 @@ pub struct ClusteringParams {
     max_iterations: u64,
     z_threshold: f64,
     majority_share: f64,
+    max_stranded_share: f64,
     min_cluster_rows: usize,
 }
 
@@ -69,6 +72,7 @@ impl Default for ClusteringParams {
             max_iterations: 50,
             z_threshold: DEFAULT_Z_FLAG,
             majority_share: 0.8,
+            max_stranded_share: 0.25,
             min_cluster_rows: 10,
         }
     }
@@ -77,7 +81,7 @@ impl Default for ClusteringParams {
 impl ClusteringParams {
     /// Defaults: `k = round(sqrt(n/2))` capped at 50, fit on at most 20,000 rows,
     /// 3 restarts of at most 50 iterations, z threshold 3.5, majority share 0.8,
-    /// clusters of at least 10 rows.
+    /// stranded share 0.25, clusters of at least 10 rows.
     pub fn new() -> Self {
         Self::default()
     }
@@ -129,6 +133,14 @@ impl ClusteringParams {
     /// flagged, in (0.5, 1].
     pub fn majority_share(mut self, share: f64) -> Self {
         self.majority_share = share;
+        self
+    }
+
+    /// A row is flagged only when at most this share of its label's rows sits in
+    /// the cluster, in (0, 1]: otherwise the label is at home there too (class
+    /// overlap or imbalance) rather than stranded.
+    pub fn max_stranded_share(mut self, share: f64) -> Self {
+        self.max_stranded_share = share;
         self
     }
 
@@ -188,6 +200,13 @@ impl ClusteringParams {
                 "majority_share",
                 self.majority_share.to_string(),
                 "a share in (0.5, 1]",
+            ));
+        }
+        if !(self.max_stranded_share > 0.0 && self.max_stranded_share <= 1.0) {
+            return Err(bad(
+                "max_stranded_share",
+                self.max_stranded_share.to_string(),
+                "a share in (0, 1]",
             ));
         }
         if self.min_cluster_rows < 3 {
@@ -333,6 +352,7 @@ impl ClusteringValidParams {
             members[c].push(i);
         }
         let majority = cluster_majorities(labels, &members);
+        let totals = labels.counts();
         let mut n_mismatch = 0usize;
         let mut mixed = 0usize;
         let mut voting = 0usize;
@@ -347,6 +367,12 @@ impl ClusteringValidParams {
             if share < 0.5 {
                 mixed += 1;
             }
+            let mut here = vec![0usize; labels.n_classes()];
+            for &i in rows {
+                if let Some(code) = labels.codes[i] {
+                    here[code as usize] += 1;
+                }
+            }
             let s = mismatch_score(share, p.majority_share);
             for &i in rows {
                 let Some(code) = labels.codes[i] else {
@@ -355,19 +381,30 @@ impl ClusteringValidParams {
                 if code == maj {
                     continue;
                 }
+                // Share of this row's label that sits in the cluster: a label whose
+                // rows are largely here is overlap or imbalance, not stranded rows.
+                let stranded = here[code as usize] as f64 / totals[code as usize] as f64;
+                let s = if stranded <= p.max_stranded_share {
+                    s
+                } else {
+                    s.min(0.49)
+                };
                 report.scores[i] = report.scores[i].max(s);
-                if share >= p.majority_share {
+                if share >= p.majority_share && stranded <= p.max_stranded_share {
                     n_mismatch += 1;
                     report.issues.push(RowIssue {
                         row: i,
                         kind: IssueKind::ClusterLabelMismatch,
                         score: s,
                         reason: format!(
-                            "label '{}' but {:.0}% of its cluster of {} rows is '{}'",
+                            "label '{}' but {:.0}% of its cluster of {} rows is '{}' (and only \
+                             {}% of the '{}' rows are in it)",
                             labels.name(i),
                             (100.0 * share).floor(),
                             rows.len(),
-                            labels.classes[maj as usize]
+                            labels.classes[maj as usize],
+                            fmt_value(100.0 * stranded),
+                            labels.name(i)
                         ),
                         evidence: Evidence::Cluster {
                             cluster: c,
@@ -878,6 +915,37 @@ mod tests {
         assert!(ClusteringParams::new().z_threshold(-1.0).check().is_err());
         assert!(ClusteringParams::new().majority_share(0.5).check().is_err());
         assert!(ClusteringParams::new().min_cluster_rows(2).check().is_err());
+        assert!(
+            ClusteringParams::new()
+                .max_stranded_share(0.0)
+                .check()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_overlapping_minority_class_is_not_stranded() {
+        // Two classes from the same distribution, 90% / 10%: every cluster is ~90% 'a',
+        // but the 'b' rows are spread over it, not stranded.
+        let mut g = Gen::new(11);
+        let mut x = Array2::zeros((1000, 4));
+        for v in x.iter_mut() {
+            *v = g.normal();
+        }
+        let names: Vec<Option<&str>> = (0..1000)
+            .map(|i| Some(if i % 10 == 0 { "b" } else { "a" }))
+            .collect();
+        let labels = Labels::from_strings(&names);
+        let r = run_with(
+            &ClusteringParams::new(),
+            &matrix(x.clone()),
+            Some(&labels),
+            1,
+        );
+        assert!(of_kind(&r, IssueKind::ClusterLabelMismatch).is_empty());
+        let loose = ClusteringParams::new().max_stranded_share(1.0);
+        let r = run_with(&loose, &matrix(x), Some(&labels), 1);
+        assert!(of_kind(&r, IssueKind::ClusterLabelMismatch).len() >= 50);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod activation_clustering;
 pub mod clustering;
+mod kmeans;
 pub mod spectral;
 
 pub use activation_clustering::{ActivationClusteringParams, ActivationClusteringValidParams};

@@ -270,10 +270,10 @@ mod tests {
             let members: Vec<usize> = (class..n).step_by(3).collect();
             let dir: Vec<f64> = (0..6).map(|_| g.normal()).collect();
             let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
-            for c in 0..6 {
+            for (c, dc) in dir.iter().enumerate() {
                 let centre =
                     members.iter().map(|&j| fm.x[[j, c]]).sum::<f64>() / members.len() as f64;
-                fm.x[[i, c]] = centre + 6.0 * dir[c] / norm;
+                fm.x[[i, c]] = centre + 6.0 * dc / norm;
             }
         }
         let r = run(&KnnOutlierParams::new(), &fm, Some(&labels));

@@ -9,10 +9,8 @@
 //! (f32 GEMM of `[q, 1]` with `[-2p, |p|^2]`, giving `|q - p|^2 - |q|^2` on
 //! mean-centred data). Each query keeps a shortlist of `k + max(k/2, 5)` f32
 //! candidates, which is then re-ranked with exact f64 distances, so every reported
-//! distance is exact and only the choice of candidates is approximate. One round of
-//! neighbour-of-neighbour refinement (Dong, Charikar & Li 2011) then repairs part of
-//! what the probes missed. With `L = 1` it is blocked exact brute force (no
-//! refinement needed).
+//! distance is exact and only the choice of candidates is approximate. With `L = 1` it is
+//! blocked exact brute force.
 
 use ndarray::{Array2, ArrayView2, Axis, Slice};
 use rand::SeedableRng;
@@ -31,8 +29,6 @@ const SEARCH_BLOCK: usize = 1024;
 const P_BLOCK: usize = 2048;
 /// Lloyd iterations of the coarse quantiser.
 const KMEANS_ITERS: usize = 8;
-/// Neighbour-of-neighbour refinement rounds after the approximate search.
-const REFINE_ROUNDS: usize = 1;
 /// Sample rows per list for training the coarse quantiser.
 const SAMPLE_PER_LIST: usize = 48;
 
@@ -272,6 +268,7 @@ pub(super) fn all_knn(
     };
     let home: Vec<u32> = probes.iter().step_by(probe).copied().collect();
     let inv = Lists::new(x, xf.view(), &norms, &home, lists);
+    drop(xf);
     let short = k + (k / 2).max(5);
 
     // Tasks: blocks of queries sharing a home list.
@@ -342,74 +339,9 @@ pub(super) fn all_knn(
         })
         .collect();
 
-    let mut pos_of = vec![0u32; n];
-    for (pos, &id) in inv.ids.iter().enumerate() {
-        pos_of[id as usize] = pos as u32;
-    }
-    let mut cur: Vec<Vec<(f64, u32)>> = vec![Vec::new(); n];
-    for (id, best) in parts.into_iter().flatten() {
-        cur[pos_of[id as usize] as usize] = best;
-    }
-    if lists > 1 {
-        for _ in 0..REFINE_ROUNDS {
-            cur = refine(&inv, &pos_of, &cur, k);
-        }
-    }
     let mut nb = Neighbours::new(n, k);
-    for (pos, best) in cur.iter().enumerate() {
-        nb.set_squared(inv.ids[pos] as usize, best);
+    for (id, best) in parts.into_iter().flatten() {
+        nb.set_squared(id as usize, &best);
     }
     nb
-}
-
-/// One round of neighbour-of-neighbour refinement (the local join of Dong, Charikar
-/// & Li 2011, "Efficient k-nearest neighbor graph construction for generic
-/// similarity measures"): each row's new list is the best `k` of its neighbours,
-/// their neighbours and (up to `k` of) the rows listing it, by exact f64 distance.
-/// Rows are indexed by list position, so candidates lie in nearby memory.
-fn refine(inv: &Lists, pos_of: &[u32], cur: &[Vec<(f64, u32)>], k: usize) -> Vec<Vec<(f64, u32)>> {
-    let n = cur.len();
-    // Reverse neighbours in CSR form, sources ascending.
-    let mut offsets = vec![0usize; n + 1];
-    for list in cur {
-        for &(_, id) in list {
-            offsets[pos_of[id as usize] as usize + 1] += 1;
-        }
-    }
-    for p in 0..n {
-        offsets[p + 1] += offsets[p];
-    }
-    let mut fill = offsets.clone();
-    let mut rev = vec![0u32; offsets[n]];
-    for (p, list) in cur.iter().enumerate() {
-        for &(_, id) in list {
-            let t = pos_of[id as usize] as usize;
-            rev[fill[t]] = p as u32;
-            fill[t] += 1;
-        }
-    }
-    (0..n)
-        .into_par_iter()
-        .map(|p| {
-            let mut cand: Vec<u32> = Vec::with_capacity(k * k + 2 * k);
-            for &(_, id) in &cur[p] {
-                let q = pos_of[id as usize];
-                cand.push(q);
-                cand.extend(cur[q as usize].iter().map(|e| pos_of[e.1 as usize]));
-            }
-            let r = offsets[p]..offsets[p + 1];
-            cand.extend(&rev[r.start..r.end.min(r.start + k)]);
-            cand.sort_unstable();
-            cand.dedup();
-            let xp = inv.row(p);
-            let mut best = Vec::with_capacity(k + 1);
-            for q in cand {
-                if q as usize != p {
-                    let d2 = sq_dist(xp, inv.row(q as usize));
-                    push_best(&mut best, k, d2, inv.ids[q as usize]);
-                }
-            }
-            best
-        })
-        .collect()
 }

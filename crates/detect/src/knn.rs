@@ -306,14 +306,16 @@ pub(crate) fn push_best<T: PartialOrd + Copy>(best: &mut Vec<(T, u32)>, k: usize
     if k == 0 {
         return;
     }
+    // `(a, i)` before `(b, j)`: smaller distance, then smaller index.
+    let before = |a: T, i: u32, b: T, j: u32| a < b || (a == b && i < j);
     if best.len() == k {
-        let last = best[k - 1];
-        if (d, j) >= last {
+        let (ld, lj) = best[k - 1];
+        if !before(d, j, ld, lj) {
             return;
         }
         best.pop();
     }
-    let pos = best.partition_point(|&e| e < (d, j));
+    let pos = best.partition_point(|&(e, i)| before(e, i, d, j));
     best.insert(pos, (d, j));
 }
 

@@ -286,25 +286,37 @@ pub(super) fn all_knn(
         .map(|(qs, qe)| {
             let m = qe - qs;
             let qids = &inv.ids[qs..qe];
-            // (probed list, query position in block), grouped by list.
-            let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(m * probe);
+            // (probed list, query position in block, probe rank), grouped by list.
+            let mut pairs: Vec<(u32, u32, u32)> = Vec::with_capacity(m * probe);
             for (b, &q) in qids.iter().enumerate() {
                 let q = q as usize;
                 pairs.extend(
                     probes[q * probe..(q + 1) * probe]
                         .iter()
-                        .map(|&l| (l, b as u32)),
+                        .enumerate()
+                        .map(|(r, &l)| (l, b as u32, r as u32)),
                 );
             }
             pairs.sort_unstable();
-            let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(short + 1); m];
+            // Groups of equal list, visited by mean probe rank (nearest lists first,
+            // so shortlists tighten early and later blocks are mostly skipped).
+            let mut groups: Vec<(u64, usize, usize)> = Vec::new();
             let mut start = 0;
             while start < pairs.len() {
-                let l = pairs[start].0 as usize;
                 let mut end = start;
-                while end < pairs.len() && pairs[end].0 as usize == l {
+                let mut rank_sum = 0u64;
+                while end < pairs.len() && pairs[end].0 == pairs[start].0 {
+                    rank_sum += pairs[end].2 as u64;
                     end += 1;
                 }
+                let key = (rank_sum << 20) / (end - start) as u64;
+                groups.push((key, start, end));
+                start = end;
+            }
+            groups.sort_unstable();
+            let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(short + 1); m];
+            for (_, start, end) in groups {
+                let l = pairs[start].0 as usize;
                 let members: Vec<usize> = pairs[start..end]
                     .iter()
                     .map(|e| qs + e.1 as usize)
@@ -319,7 +331,6 @@ pub(super) fn all_knn(
                         scan(grow, ps, inv.norms[pos], pos, &mut best[pos - qs], short);
                     }
                 }
-                start = end;
             }
             // Exact f64 re-ranking of each shortlist.
             let out: Vec<(u32, Vec<(f64, u32)>)> = (qs..qe)

@@ -24,7 +24,7 @@ mod kdtree;
 const TINY_WORK: f64 = 2e9;
 /// Highest dimension for which the exact kd-tree is chosen.
 const KD_MAX_DIM: usize = 4;
-/// Work budget in candidate pairs × dimension: exact search while `n^2 d` fits it,
+/// Work budget in candidate pairs × max(d, 32): exact search while `n^2` pairs fit,
 /// else IVF probing about `budget / (n max(d, 32))` candidates per row (~3k at
 /// 1M × 32).
 const WORK_BUDGET: f64 = 1e11;
@@ -52,22 +52,21 @@ pub enum KnnStrategy {
 impl KnnStrategy {
     /// The strategy [`KnnGraph::build`] uses for `n` rows in `d` dimensions: exact
     /// brute force for tiny tables (`n^2 d <= 2e9`), a kd-tree for `d <= 4`, exact
-    /// brute force while `n^2 d <= 1e11`, else IVF with `sqrt(n)` lists probed so
+    /// brute force while `n^2 max(d, 32) <= 1e11`, else IVF with `sqrt(n)` lists probed so
     /// that each row meets about `max(2000, 1e11 / (n max(d, 32)))` candidates.
     pub fn choose(n: usize, d: usize) -> KnnStrategy {
         let nf = n as f64;
-        let work = nf * nf * d.max(1) as f64;
-        if work <= TINY_WORK {
+        // Below 32 dimensions scanning the products, not computing them, dominates.
+        let cost_dim = d.max(32) as f64;
+        if nf * nf * d.max(1) as f64 <= TINY_WORK {
             KnnStrategy::Exact
         } else if d <= KD_MAX_DIM {
             KnnStrategy::KdTree
-        } else if work <= WORK_BUDGET {
+        } else if nf * nf * cost_dim <= WORK_BUDGET {
             KnnStrategy::Exact
         } else {
             let lists = nf.sqrt().round().max(1.0) as usize;
             let per_list = nf / lists as f64;
-            // Below 32 dimensions scanning the products, not computing them, dominates.
-            let cost_dim = d.max(32) as f64;
             let candidates = (WORK_BUDGET / (nf * cost_dim)).max(IVF_MIN_CANDIDATES);
             let probe = (candidates / per_list).ceil() as usize;
             KnnStrategy::Ivf {

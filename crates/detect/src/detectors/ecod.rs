@@ -206,12 +206,17 @@ fn column_keys(x: ArrayView2<'_, f64>, cols: std::ops::Range<usize>) -> Vec<Vec<
     keys
 }
 
-/// Sort one column's `(key, row)` pairs and read both tails of every row off the
-/// sorted order. `ln_count[k] = ln k`.
-fn column_tails(mut pairs: Vec<(u64, u32)>, ln_count: &[f64]) -> ColumnTails {
+/// Sort one column's `(key, row)` pairs (in parallel when there are fewer columns
+/// than threads to keep busy) and read both tails of every row off the sorted order.
+/// `ln_count[k] = ln k`. Rows are unique, so any sort gives the same order.
+fn column_tails(mut pairs: Vec<(u64, u32)>, ln_count: &[f64], par_sort: bool) -> ColumnTails {
     let n = pairs.len();
     let ln_n = ln_count[n];
-    pairs.par_sort_unstable();
+    if par_sort {
+        pairs.par_sort_unstable();
+    } else {
+        pairs.sort_unstable();
+    }
     let mut tails = vec![[0.0; 2]; n];
     let mut a = 0;
     while a < n {
@@ -250,9 +255,10 @@ impl EcodScores {
         progress.start("ECOD tails", d as u64);
         for start in (0..d).step_by(COLUMN_BATCH) {
             let end = (start + COLUMN_BATCH).min(d);
+            let par_sort = end - start < 2 * rayon::current_num_threads();
             let cols: Vec<ColumnTails> = column_keys(x, start..end)
                 .into_par_iter()
-                .map(|pairs| column_tails(pairs, &ln_count))
+                .map(|pairs| column_tails(pairs, &ln_count, par_sort))
                 .collect();
             // Add the batch's terms to every row, columns in ascending order, so the
             // sums do not depend on the number of threads.

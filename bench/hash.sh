@@ -4,6 +4,7 @@
 #
 #   bash bench/hash.sh            # everything (needs ~4.5 GB free under $BENCH_DIR)
 #   BENCH_DIR=/data/tmp bash bench/hash.sh
+#   SKIP_BUILD=1 DATAVET=path/to/datavet FPBENCH=path/to/fingerprint_bench bash bench/hash.sh
 #
 # Builds datavet in release first (long on 2 cores the first time). Uses hyperfine
 # when available (installs it with apt-get when possible), else a best-of-N timer.
@@ -15,19 +16,28 @@ TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
 RUNS="${RUNS:-5}"
 ROWS="${ROWS:-1000000}"
 
-echo "== building (release)" >&2
-cargo build --release --locked -p datavet -p datavet-ingest --bins --examples >&2
-DATAVET="$TARGET/release/datavet"
-FPBENCH="$TARGET/release/examples/fingerprint_bench"
+if [ -z "${SKIP_BUILD:-}" ]; then
+    echo "== building (release)" >&2
+    cargo build --release --locked -p datavet -p datavet-ingest --bins --examples >&2
+fi
+# Override to time other builds (e.g. when several branches share one target dir).
+DATAVET="${DATAVET:-$TARGET/release/datavet}"
+FPBENCH="${FPBENCH:-$TARGET/release/examples/fingerprint_bench}"
+"$DATAVET" manifest --help | grep -q -- --hash-only \
+    || { echo "error: $DATAVET has no 'manifest --hash-only'; set DATAVET=" >&2; exit 2; }
 
 if ! command -v hyperfine >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
     && [ "$(id -u)" = 0 ]; then
     apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
 fi
 
-WORK="${BENCH_DIR:-$(mktemp -d)}"
+if [ -n "${BENCH_DIR:-}" ]; then
+    WORK=$BENCH_DIR  # kept for the next run
+else
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+fi
 mkdir -p "$WORK"
-trap 'rm -rf "$WORK/one" "$WORK/many" "$WORK/rows"' EXIT
 cd "$WORK"
 OUT="$REPO/bench/out/hash-$(date -u +%Y%m%d-%H%M%S).md"
 mkdir -p "$REPO/bench/out"
@@ -58,7 +68,7 @@ time_best() {
     local name=$1; shift
     if command -v hyperfine >/dev/null 2>&1; then
         hyperfine --warmup 1 --runs "$RUNS" --export-json /tmp/dv-hf.json "$*" >&2
-        python3 -c 'import json;r=json.load(open("/tmp/dv-hf.json"))["results"][0];print(f"{min(r["times"]):.3f}")'
+        python3 -c 'import json;r=json.load(open("/tmp/dv-hf.json"))["results"][0];print("%.3f" % min(r["times"]))'
     else
         local best=""
         for _ in $(seq "$RUNS"); do

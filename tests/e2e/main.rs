@@ -7,4 +7,5 @@ mod util;
 mod manifest;
 mod quality;
 mod scan;
+mod snapshot;
 mod verify;

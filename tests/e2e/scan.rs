@@ -80,9 +80,32 @@ fn fail_on_levels_set_the_exit_code() {
     let dir = Dir::new();
     let data = dir.fixture(DEMO);
     let d = data.to_str().unwrap();
-    for (level, code) in [("never", 0), ("low", 1), ("medium", 1), ("high", 1)] {
+    for (level, code) in [
+        ("never", 0),
+        ("low", 1),
+        ("medium", 1),
+        ("high", 1),
+        ("critical", 1),
+    ] {
         dir.run(&["scan", d, "--label", "label", "--fail-on", level, "--quiet"])
             .expect_code(code);
+    }
+    // Without the trigger detector the worst finding is high: the critical gate
+    // passes while the high gate still fails.
+    dir.write("no-trigger.toml", "[detectors]\ndisable = [\"trigger\"]\n");
+    for (level, code) in [("critical", 0), ("high", 1)] {
+        dir.run(&[
+            "scan",
+            d,
+            "--label",
+            "label",
+            "--config",
+            "no-trigger.toml",
+            "--fail-on",
+            level,
+            "--quiet",
+        ])
+        .expect_code(code);
     }
     // A clean table passes even the strictest gate.
     let clean = dir.write(

@@ -2,6 +2,16 @@
 //! table: `cargo run --release -p datavet-detect --example cluster_bench [rows] [dims]`
 //! (default 1,000,000 × 32). Four Gaussian classes; 1% of the rows are taken from
 //! classes 1–3, get features f0..f2 set to 4 (the trigger) and are relabelled to class 0.
+//!
+//! Without a release build of polars at hand, optimising just this crate and ndarray
+//! gives representative numbers:
+//! `cargo build -p datavet-detect --example cluster_bench --config
+//! 'profile.dev.package.datavet-detect.opt-level=3' --config
+//! 'profile.dev.package.ndarray.opt-level=3' --config
+//! 'profile.dev.package.matrixmultiply.opt-level=3'`. Measured that way on 2 busy
+//! cores (1M × 32, 1.01% poisoned): spectral signatures 1.8 s (precision 0.96, recall
+//! 1.0), activation clustering 3.0 s (1.0 / 1.0), clustering 4.3 s (label mismatch
+//! 1.0 / 1.0; 545 cluster outliers on the Gaussian background, 0.05%).
 #![allow(clippy::print_stdout)]
 
 use std::collections::BTreeSet;
@@ -95,7 +105,6 @@ fn main() {
         let report = det.detect(&ctx).unwrap();
         let elapsed = t.elapsed();
         let mut kinds: Vec<IssueKind> = report.issues.iter().map(|i| i.kind).collect();
-        kinds.dedup();
         kinds.sort();
         kinds.dedup();
         for kind in kinds {

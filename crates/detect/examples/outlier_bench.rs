@@ -15,6 +15,22 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+/// CPU seconds (user + system) this process has used so far, from /proc (Linux);
+/// wall time is unreliable when other jobs share the cores.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    if f.len() < 13 {
+        return f64::NAN;
+    }
+    (f[11] + f[12]) / 100.0
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args
@@ -80,12 +96,13 @@ fn main() {
         ),
     ];
     for (name, det) in detectors {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_seconds());
         let report = det.detect(&ctx).expect("detect");
         let took = t.elapsed();
+        let cpu = cpu_seconds() - cpu;
         let hits = report.issues.iter().filter(|i| i.row % 1000 == 0).count();
         println!(
-            "{name:>16}: {took:.2?}  flagged {} (precision {:.3}, recall {:.3} of {} planted)",
+            "{name:>16}: {took:.2?} wall, {cpu:.2} s CPU; flagged {} (precision {:.3}, recall {:.3} of {} planted)",
             report.issues.len(),
             hits as f64 / report.issues.len().max(1) as f64,
             hits as f64 / planted.len() as f64,

@@ -9,6 +9,8 @@
 //! Prints one line per stage and the total. Peak memory is measured from outside
 //! (`/usr/bin/time -v`), see `docs/benchmarks.md`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark binary reports on the terminal
+
 use std::time::Instant;
 
 use datavet_detect::{

@@ -20,15 +20,16 @@ use crate::context::Progress;
 mod ivf;
 mod kdtree;
 
-/// `n^2 d` up to which the exact blocked search is used (a few seconds on 2 cores).
-const EXACT_BUDGET: f64 = 1.5e10;
+/// `n^2 d` below which exact search is used whatever the dimension.
+const TINY_WORK: f64 = 2e9;
 /// Highest dimension for which the exact kd-tree is chosen.
-const KD_MAX_DIM: usize = 8;
-/// Candidate distances per row the IVF search aims for at large `n`
-/// (`n * candidates` ~ this budget).
-const IVF_PAIR_BUDGET: f64 = 1.2e10;
+const KD_MAX_DIM: usize = 4;
+/// Work budget in candidate pairs × max(d, 32): exact search while `n^2` pairs fit,
+/// else IVF probing about `budget / (n max(d, 32))` candidates per row (~3k at
+/// 1M × 32).
+const WORK_BUDGET: f64 = 1e11;
 /// Fewest candidates per row the IVF search examines.
-const IVF_MIN_CANDIDATES: f64 = 4096.0;
+const IVF_MIN_CANDIDATES: f64 = 2000.0;
 
 /// How the k-nearest-neighbour graph is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,19 +51,23 @@ pub enum KnnStrategy {
 
 impl KnnStrategy {
     /// The strategy [`KnnGraph::build`] uses for `n` rows in `d` dimensions: exact
-    /// brute force while `n^2 d <= 1.5e10`, else a kd-tree for `d <= 8`, else IVF with
-    /// `sqrt(n)` lists probed so that each row meets about `max(4096, 1.2e10 / n)`
-    /// candidates.
+    /// brute force for tiny tables (`n^2 d <= 2e9`), a kd-tree for `d <= 4`, exact
+    /// brute force while `n^2 max(d, 32) <= 1e11`, else IVF with `sqrt(n)` lists probed so
+    /// that each row meets about `max(2000, 1e11 / (n max(d, 32)))` candidates.
     pub fn choose(n: usize, d: usize) -> KnnStrategy {
         let nf = n as f64;
-        if nf * nf * d as f64 <= EXACT_BUDGET {
+        // Below 32 dimensions scanning the products, not computing them, dominates.
+        let cost_dim = d.max(32) as f64;
+        if nf * nf * d.max(1) as f64 <= TINY_WORK {
             KnnStrategy::Exact
         } else if d <= KD_MAX_DIM {
             KnnStrategy::KdTree
+        } else if nf * nf * cost_dim <= WORK_BUDGET {
+            KnnStrategy::Exact
         } else {
             let lists = nf.sqrt().round().max(1.0) as usize;
             let per_list = nf / lists as f64;
-            let candidates = (IVF_PAIR_BUDGET / nf).max(IVF_MIN_CANDIDATES);
+            let candidates = (WORK_BUDGET / (nf * cost_dim)).max(IVF_MIN_CANDIDATES);
             let probe = (candidates / per_list).ceil() as usize;
             KnnStrategy::Ivf {
                 lists,
@@ -276,19 +281,40 @@ impl KnnGraph {
     }
 }
 
+/// Squared Euclidean distance of two equally long rows, summed in four interleaved
+/// lanes (which the compiler vectorises). Exact: 0 for identical rows.
+pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            let t = x[l] - y[l];
+            acc[l] += t * t;
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += (x - y) * (x - y);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
 /// Insert `(d, j)` into a sorted list holding at most `k` best (smallest d, then j).
 pub(crate) fn push_best<T: PartialOrd + Copy>(best: &mut Vec<(T, u32)>, k: usize, d: T, j: u32) {
     if k == 0 {
         return;
     }
+    // `(a, i)` before `(b, j)`: smaller distance, then smaller index.
+    let before = |a: T, i: u32, b: T, j: u32| a < b || (a == b && i < j);
     if best.len() == k {
-        let last = best[k - 1];
-        if (d, j) >= last {
+        let (ld, lj) = best[k - 1];
+        if !before(d, j, ld, lj) {
             return;
         }
         best.pop();
     }
-    let pos = best.partition_point(|&e| e < (d, j));
+    let pos = best.partition_point(|&(e, i)| before(e, i, d, j));
     best.insert(pos, (d, j));
 }
 
@@ -506,14 +532,16 @@ mod tests {
     #[test]
     fn choose_by_size_and_dimension() {
         assert_eq!(KnnStrategy::choose(1000, 32), KnnStrategy::Exact);
+        assert_eq!(KnnStrategy::choose(50_000, 32), KnnStrategy::Exact);
+        assert_eq!(KnnStrategy::choose(1000, 3), KnnStrategy::Exact);
         assert_eq!(KnnStrategy::choose(1_000_000, 3), KnnStrategy::KdTree);
-        match KnnStrategy::choose(1_000_000, 32) {
-            KnnStrategy::Ivf { lists, probe } => {
-                assert_eq!(lists, 1000);
-                assert!((5..=40).contains(&probe));
+        assert_eq!(
+            KnnStrategy::choose(1_000_000, 32),
+            KnnStrategy::Ivf {
+                lists: 1000,
+                probe: 4
             }
-            other => panic!("{other:?}"),
-        }
+        );
         assert!(!KnnStrategy::choose(1_000_000, 32).is_exact());
     }
 }

@@ -11,8 +11,9 @@
 use serde::Deserialize;
 
 use crate::detectors::{
-    ClusteringParams, ConfidentLearningParams, DuplicatesParams, EcodParams, IsolationForestParams,
-    KnnLabelParams, KnnOutlierParams, NearDuplicatesParams, SpectralSignatureParams, VoteWeighting,
+    ActivationClusteringParams, ClusteringParams, ConfidentLearningParams, DuplicatesParams,
+    EcodParams, IsolationForestParams, KnnLabelParams, KnnOutlierParams, NearDuplicatesParams,
+    SpectralSignatureParams, TriggerParams, VoteWeighting,
 };
 use crate::error::{DetectError, Result};
 use crate::pipeline::Registered;
@@ -133,6 +134,27 @@ detector_config!(
     }
 );
 
+detector_config!(
+    /// `[detectors.activation_clustering]`.
+    ActivationClusteringConfig for ActivationClusteringParams {
+        n_components: usize => n_components,
+        max_cluster_share: f64 => max_cluster_share,
+        min_silhouette: f64 => min_silhouette,
+        min_class_rows: usize => min_class_rows,
+        min_cluster_rows: usize => min_cluster_rows,
+    }
+);
+detector_config!(
+    /// `[detectors.trigger]`.
+    TriggerConfig for TriggerParams {
+        min_support: usize => min_support,
+        max_support_share: f64 => max_support_share,
+        min_purity: f64 => min_purity,
+        alpha: f64 => alpha,
+        k: usize => k,
+    }
+);
+
 /// Detector settings as written in `datavet.toml` under `[detectors]`. Every field is
 /// optional; unknown keys are an error.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -168,6 +190,12 @@ pub struct DetectorConfig {
     /// Spectral signatures.
     #[serde(default)]
     pub spectral_signature: SpectralConfig,
+    /// Activation clustering.
+    #[serde(default)]
+    pub activation_clustering: ActivationClusteringConfig,
+    /// Tabular backdoor triggers.
+    #[serde(default)]
+    pub trigger: TriggerConfig,
 }
 
 /// The names of every detector datavet has, in run order.
@@ -181,6 +209,8 @@ pub const DETECTOR_NAMES: &[&str] = &[
     "knn_label",
     "confident_learning",
     "spectral_signature",
+    "activation_clustering",
+    "trigger",
 ];
 
 /// Build the detectors to run from the config, validating every setting.
@@ -196,6 +226,8 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         knn_label,
         confident_learning,
         spectral_signature,
+        activation_clustering,
+        trigger,
     } = config;
     for name in disable {
         if !DETECTOR_NAMES.contains(&name.as_str()) {
@@ -289,6 +321,22 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
                 .apply(SpectralSignatureParams::default())
                 .check()?,
         ),
+    );
+    add(
+        "activation_clustering",
+        "poisoning",
+        true,
+        Box::new(
+            activation_clustering
+                .apply(ActivationClusteringParams::default())
+                .check()?,
+        ),
+    );
+    add(
+        "trigger",
+        "poisoning",
+        true,
+        Box::new(trigger.apply(TriggerParams::default()).check()?),
     );
     Ok(out)
 }

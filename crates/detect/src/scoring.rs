@@ -38,6 +38,17 @@ pub fn family(kind: IssueKind) -> &'static str {
     }
 }
 
+/// Kinds that corroborate but never flag a row on their own: cluster membership is
+/// coarse evidence (a row at a cluster's edge is not suspicious by itself), so these
+/// raise the score and severity of rows other detectors flag, and feed dataset-level
+/// findings, but a row with only these is not listed.
+pub fn supporting_only(kind: IssueKind) -> bool {
+    matches!(
+        kind,
+        IssueKind::ClusterOutlier | IssueKind::ClusterLabelMismatch
+    )
+}
+
 /// Severity of one issue from its kind and score.
 pub fn severity(kind: IssueKind, score: f64) -> Severity {
     use IssueKind::*;
@@ -151,6 +162,7 @@ pub fn flag_rows(
     }
     let mut rows: Vec<FlaggedRow> = by_row
         .into_iter()
+        .filter(|(_, issues)| issues.iter().any(|i| !supporting_only(i.kind)))
         .map(|(row, mut issues)| {
             issues.sort_by(|a, b| {
                 severity(b.kind, b.score)
@@ -250,5 +262,18 @@ mod tests {
         ];
         let rows = flag_rows(issues, &[0.5], None);
         assert_eq!(rows[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn supporting_kinds_alone_do_not_flag_a_row() {
+        let issues = vec![
+            issue(0, IssueKind::ClusterLabelMismatch, 0.9),
+            issue(1, IssueKind::ClusterOutlier, 0.9),
+            issue(1, IssueKind::KnnLabelDisagreement, 0.7),
+        ];
+        let rows = flag_rows(issues, &[0.9, 0.9], None);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].row, 1);
+        assert_eq!(rows[0].issues.len(), 2);
     }
 }

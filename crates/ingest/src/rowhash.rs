@@ -42,7 +42,9 @@
 //! ```
 //!
 //! Work is split into chunks of rows hashed in parallel with rayon; results do not
-//! depend on the number of threads.
+//! depend on the number of threads. Each column is cast once to the physical type it is
+//! read with, made contiguous, and read with typed access to its arrow array; each row
+//! is built in one reused buffer, so there is no allocation per value.
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -68,39 +70,27 @@ const STRUCT: u8 = 0x07;
 const BIG_UINT: u8 = 0x08;
 
 /// Rows per parallel task.
-const CHUNK_ROWS: usize = 8192;
+const CHUNK_ROWS: usize = 4096;
 
-/// How a column's values are read.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
-    Null,
-    Bool,
-    Int64,
-    UInt64,
-    Float64,
-    Text,
-    Binary,
-    /// Anything else, value by value through `AnyValue`.
-    Any,
-}
-
+/// A column prepared for encoding: its name prefix and its values, cast to the
+/// physical type they are read with and made contiguous (one chunk).
 struct Prepared {
     /// `len(name) name`, written before every value of the column.
     prefix: Vec<u8>,
     series: Series,
-    kind: Kind,
 }
 
-/// One value of one row, borrowed from the column.
-enum Val<'a> {
+/// Typed access to one prepared column's single arrow array.
+enum Access<'a> {
     Null,
-    Bool(bool),
-    Int(i128),
-    Float(f64),
-    Text(&'a str),
-    Bytes(&'a [u8]),
-    /// Already encoded (nested and rare types).
-    Encoded(Vec<u8>),
+    Bool(&'a <BooleanType as PolarsDataType>::Array),
+    I64(&'a <Int64Type as PolarsDataType>::Array),
+    U64(&'a <UInt64Type as PolarsDataType>::Array),
+    F64(&'a <Float64Type as PolarsDataType>::Array),
+    Text(&'a <StringType as PolarsDataType>::Array),
+    Binary(&'a <BinaryType as PolarsDataType>::Array),
+    /// Anything else, value by value through `AnyValue`.
+    Any(&'a Series),
 }
 
 fn prepare(df: &DataFrame) -> Result<Vec<Prepared>> {
@@ -114,95 +104,51 @@ fn prepare(df: &DataFrame) -> Result<Vec<Prepared>> {
             };
             let series = col.as_materialized_series();
             use DataType as D;
-            let (kind, target) = match series.dtype() {
-                D::Null => (Kind::Null, None),
-                D::Boolean => (Kind::Bool, None),
-                D::Int64 => (Kind::Int64, None),
-                D::Int8 | D::Int16 | D::Int32 | D::UInt8 | D::UInt16 | D::UInt32 => {
-                    (Kind::Int64, Some(D::Int64))
-                }
-                D::UInt64 => (Kind::UInt64, None),
-                D::Float64 => (Kind::Float64, None),
-                D::Float16 | D::Float32 => (Kind::Float64, Some(D::Float64)),
-                D::String => (Kind::Text, None),
-                D::Binary => (Kind::Binary, None),
+            let target = match series.dtype() {
+                D::Int8 | D::Int16 | D::Int32 | D::UInt8 | D::UInt16 | D::UInt32 => Some(D::Int64),
+                D::Float16 | D::Float32 => Some(D::Float64),
                 D::Categorical(..)
                 | D::Enum(..)
                 | D::Date
                 | D::Datetime(..)
                 | D::Duration(..)
-                | D::Time => (Kind::Text, Some(D::String)),
-                _ => (Kind::Any, None),
+                | D::Time => Some(D::String),
+                _ => None,
             };
             let series = match target {
                 Some(t) => series.cast(&t).map_err(err)?,
                 None => series.clone(),
             };
+            let series = series.rechunk();
             let mut prefix = Vec::with_capacity(8 + name.len());
             put_len(&mut prefix, name.len());
             prefix.extend_from_slice(name.as_bytes());
-            Ok(Prepared {
-                prefix,
-                series,
-                kind,
-            })
+            Ok(Prepared { prefix, series })
         })
         .collect()
 }
 
-fn column_values<'a>(p: &'a Prepared, s: &'a Series) -> Result<Vec<Val<'a>>> {
+fn access(p: &Prepared) -> Result<Access<'_>> {
+    let s = &p.series;
     let err = |source| IngestError::Fingerprint {
-        column: p.series.name().to_string(),
+        column: s.name().to_string(),
         source,
     };
-    Ok(match p.kind {
-        Kind::Null => (0..s.len()).map(|_| Val::Null).collect(),
-        Kind::Bool => s
-            .bool()
-            .map_err(err)?
-            .iter()
-            .map(|v| v.map_or(Val::Null, Val::Bool))
-            .collect(),
-        Kind::Int64 => s
-            .i64()
-            .map_err(err)?
-            .iter()
-            .map(|v| v.map_or(Val::Null, |x| Val::Int(x as i128)))
-            .collect(),
-        Kind::UInt64 => s
-            .u64()
-            .map_err(err)?
-            .iter()
-            .map(|v| v.map_or(Val::Null, |x| Val::Int(x as i128)))
-            .collect(),
-        Kind::Float64 => s
-            .f64()
-            .map_err(err)?
-            .iter()
-            .map(|v| v.map_or(Val::Null, Val::Float))
-            .collect(),
-        Kind::Text => s
-            .str()
-            .map_err(err)?
-            .iter()
-            .map(|v| v.map_or(Val::Null, Val::Text))
-            .collect(),
-        Kind::Binary => s
-            .binary()
-            .map_err(err)?
-            .iter()
-            .map(|v| v.map_or(Val::Null, Val::Bytes))
-            .collect(),
-        Kind::Any => {
-            let mut out = Vec::with_capacity(s.len());
-            for i in 0..s.len() {
-                let av = s.get(i).map_err(err)?;
-                let mut buf = Vec::new();
-                encode_any(&av, &mut buf);
-                out.push(Val::Encoded(buf));
-            }
-            out
-        }
+    if s.is_empty() || s.chunks().len() != 1 {
+        // Empty columns have no chunk to read; several chunks cannot happen after
+        // `rechunk` but are handled the slow way rather than trusted.
+        return Ok(Access::Any(s));
+    }
+    use DataType as D;
+    Ok(match s.dtype() {
+        D::Null => Access::Null,
+        D::Boolean => Access::Bool(s.bool().map_err(err)?.downcast_as_array()),
+        D::Int64 => Access::I64(s.i64().map_err(err)?.downcast_as_array()),
+        D::UInt64 => Access::U64(s.u64().map_err(err)?.downcast_as_array()),
+        D::Float64 => Access::F64(s.f64().map_err(err)?.downcast_as_array()),
+        D::String => Access::Text(s.str().map_err(err)?.downcast_as_array()),
+        D::Binary => Access::Binary(s.binary().map_err(err)?.downcast_as_array()),
+        _ => Access::Any(s),
     })
 }
 
@@ -211,14 +157,26 @@ fn put_len(out: &mut Vec<u8>, len: usize) {
     out.extend_from_slice(&(len as u64).to_le_bytes());
 }
 
+#[inline]
+fn put_int(out: &mut Vec<u8>, v: i128) {
+    out.push(INT);
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+#[inline]
+fn put_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
+    out.push(tag);
+    put_len(out, b.len());
+    out.extend_from_slice(b);
+}
+
 /// Encode a number given as f64: integral values as `INT`, others as `FLOAT`.
 #[inline]
 fn encode_f64(x: f64, out: &mut Vec<u8>) {
     // 2^127: every integral f64 below it in magnitude is exactly an i128.
     const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
     if x.is_finite() && x.trunc() == x && x.abs() < LIMIT {
-        out.push(INT);
-        out.extend_from_slice(&(x as i128).to_le_bytes());
+        put_int(out, x as i128);
     } else {
         let bits = if x.is_nan() {
             0x7ff8_0000_0000_0000u64
@@ -230,58 +188,69 @@ fn encode_f64(x: f64, out: &mut Vec<u8>) {
     }
 }
 
+/// Append the encoding of row `row` of a column.
 #[inline]
-fn encode_val(v: &Val<'_>, out: &mut Vec<u8>) {
-    match v {
-        Val::Null => out.push(NULL),
-        Val::Bool(b) => out.extend_from_slice(&[BOOL, *b as u8]),
-        Val::Int(i) => {
-            out.push(INT);
-            out.extend_from_slice(&i.to_le_bytes());
-        }
-        Val::Float(x) => encode_f64(*x, out),
-        Val::Text(s) => {
-            out.push(TEXT);
-            put_len(out, s.len());
-            out.extend_from_slice(s.as_bytes());
-        }
-        Val::Bytes(b) => {
-            out.push(BINARY);
-            put_len(out, b.len());
-            out.extend_from_slice(b);
-        }
-        Val::Encoded(e) => out.extend_from_slice(e),
+fn encode_value(a: &Access<'_>, row: usize, out: &mut Vec<u8>) -> PolarsResult<()> {
+    match a {
+        Access::Null => out.push(NULL),
+        Access::Bool(arr) => match arr.get(row) {
+            Some(b) => out.extend_from_slice(&[BOOL, b as u8]),
+            None => out.push(NULL),
+        },
+        Access::I64(arr) => match arr.get(row) {
+            Some(v) => put_int(out, v as i128),
+            None => out.push(NULL),
+        },
+        Access::U64(arr) => match arr.get(row) {
+            Some(v) => put_int(out, v as i128),
+            None => out.push(NULL),
+        },
+        Access::F64(arr) => match arr.get(row) {
+            Some(v) => encode_f64(v, out),
+            None => out.push(NULL),
+        },
+        Access::Text(arr) => match arr.get(row) {
+            Some(v) => put_bytes(out, TEXT, v.as_bytes()),
+            None => out.push(NULL),
+        },
+        Access::Binary(arr) => match arr.get(row) {
+            Some(v) => put_bytes(out, BINARY, v),
+            None => out.push(NULL),
+        },
+        Access::Any(s) => encode_any(&s.get(row)?, out),
     }
+    Ok(())
 }
 
 /// Encode any polars value (the slow path, for nested and rare types).
 fn encode_any(av: &AnyValue<'_>, out: &mut Vec<u8>) {
     use AnyValue as A;
-    let int = |i: i128, out: &mut Vec<u8>| encode_val(&Val::Int(i), out);
     match av {
         A::Null => out.push(NULL),
-        A::Boolean(b) => encode_val(&Val::Bool(*b), out),
-        A::UInt8(v) => int(*v as i128, out),
-        A::UInt16(v) => int(*v as i128, out),
-        A::UInt32(v) => int(*v as i128, out),
-        A::UInt64(v) => int(*v as i128, out),
+        A::Boolean(b) => out.extend_from_slice(&[BOOL, *b as u8]),
+        A::UInt8(v) => put_int(out, *v as i128),
+        A::UInt16(v) => put_int(out, *v as i128),
+        A::UInt32(v) => put_int(out, *v as i128),
+        A::UInt64(v) => put_int(out, *v as i128),
         A::UInt128(v) => match i128::try_from(*v) {
-            Ok(i) => int(i, out),
+            Ok(i) => put_int(out, i),
             Err(_) => {
                 out.push(BIG_UINT);
                 out.extend_from_slice(&v.to_le_bytes());
             }
         },
-        A::Int8(v) => int(*v as i128, out),
-        A::Int16(v) => int(*v as i128, out),
-        A::Int32(v) => int(*v as i128, out),
-        A::Int64(v) => int(*v as i128, out),
-        A::Int128(v) => int(*v, out),
+        A::Int8(v) => put_int(out, *v as i128),
+        A::Int16(v) => put_int(out, *v as i128),
+        A::Int32(v) => put_int(out, *v as i128),
+        A::Int64(v) => put_int(out, *v as i128),
+        A::Int128(v) => put_int(out, *v),
         A::Float16(v) => encode_f64(f64::from(*v), out),
         A::Float32(v) => encode_f64(*v as f64, out),
         A::Float64(v) => encode_f64(*v, out),
-        A::Binary(b) => encode_val(&Val::Bytes(b), out),
-        A::BinaryOwned(b) => encode_val(&Val::Bytes(b), out),
+        A::String(s) => put_bytes(out, TEXT, s.as_bytes()),
+        A::StringOwned(s) => put_bytes(out, TEXT, s.as_bytes()),
+        A::Binary(b) => put_bytes(out, BINARY, b),
+        A::BinaryOwned(b) => put_bytes(out, BINARY, b),
         A::List(s) | A::Array(s, _) => {
             out.push(LIST);
             put_len(out, s.len());
@@ -308,33 +277,27 @@ fn encode_any(av: &AnyValue<'_>, out: &mut Vec<u8>) {
                 encode_any(item, out);
             }
         }
-        other => encode_val(&Val::Text(&other.str_value()), out),
+        other => put_bytes(out, TEXT, other.str_value().as_bytes()),
     }
 }
 
-/// Encode rows `start..start+len` of the prepared columns, handing each row's bytes
-/// to `each`.
+/// Encode rows `start..start+len`, handing each row's bytes to `each`.
 fn for_each_row(
     cols: &[Prepared],
     start: usize,
     len: usize,
     mut each: impl FnMut(&[u8]),
 ) -> Result<()> {
-    let slices: Vec<Series> = cols
-        .iter()
-        .map(|p| p.series.slice(start as i64, len))
-        .collect();
-    let values: Vec<Vec<Val<'_>>> = cols
-        .iter()
-        .zip(&slices)
-        .map(|(p, s)| column_values(p, s))
-        .collect::<Result<_>>()?;
+    let access: Vec<Access<'_>> = cols.iter().map(access).collect::<Result<_>>()?;
     let mut buf = Vec::with_capacity(cols.iter().map(|p| p.prefix.len() + 17).sum());
-    for row in 0..len {
+    for row in start..start + len {
         buf.clear();
-        for (p, vals) in cols.iter().zip(&values) {
+        for (p, a) in cols.iter().zip(&access) {
             buf.extend_from_slice(&p.prefix);
-            encode_val(&vals[row], &mut buf);
+            encode_value(a, row, &mut buf).map_err(|source| IngestError::Fingerprint {
+                column: p.series.name().to_string(),
+                source,
+            })?;
         }
         each(&buf);
     }
@@ -370,21 +333,22 @@ pub fn row_digests(df: &DataFrame, progress: &dyn IngestProgress) -> Result<Vec<
     let cols = prepare(df)?;
     let n = df.height();
     progress.start("fingerprinting rows", n as u64);
-    let chunks: Vec<Vec<Digest32>> = (0..n.div_ceil(CHUNK_ROWS))
-        .into_par_iter()
-        .map(|c| {
-            let start = c * CHUNK_ROWS;
-            let len = CHUNK_ROWS.min(n - start);
-            let mut out = Vec::with_capacity(len);
-            for_each_row(&cols, start, len, |bytes| {
-                out.push(Sha256::digest(bytes).into());
+    let mut out = vec![[0u8; 32]; n];
+    out.par_chunks_mut(CHUNK_ROWS)
+        .enumerate()
+        .try_for_each(|(c, chunk)| {
+            let len = chunk.len();
+            let mut slot = chunk.iter_mut();
+            for_each_row(&cols, c * CHUNK_ROWS, len, |bytes| {
+                if let Some(d) = slot.next() {
+                    *d = Sha256::digest(bytes).into();
+                }
             })?;
             progress.advance(len as u64);
-            Ok(out)
-        })
-        .collect::<Result<_>>()?;
+            Ok::<(), IngestError>(())
+        })?;
     progress.finish();
-    Ok(chunks.concat())
+    Ok(out)
 }
 
 /// RFC 6962 Merkle Tree Hash over row digests (see the module docs).

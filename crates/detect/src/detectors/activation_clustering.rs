@@ -37,7 +37,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::clustering::{assign_nearest, fit_kmeans};
+use super::kmeans::{assign_nearest, fit_kmeans};
 use super::spectral::{centred_covariance, class_groups, class_mean, fmt_value, top_components};
 use crate::context::{Context, Detector, FeatureMatrix, Labels};
 use crate::error::{DetectError, Result};

@@ -17,7 +17,9 @@
 //!    filtering). A second, coarse clustering with `label_clusters` centres (default:
 //!    the number of classes) is fitted; when a cluster's majority label holds at
 //!    least `majority_share` of its labelled members, each member with another label
-//!    is flagged [`IssueKind::ClusterLabelMismatch`]. Class resolution matters: a
+//!    `L` is flagged [`IssueKind::ClusterLabelMismatch`] — provided at most
+//!    `max_stranded_share` of all `L` rows sit in that cluster (otherwise `L` lives
+//!    there too: heavy overlap or class imbalance, not stranded rows). Class resolution matters: a
 //!    backdoor group (rows of class A with a trigger, relabelled B) gets a cluster of
 //!    its own at fine `k` (and all its members agree), but at class resolution it
 //!    sits inside A's cluster and every member disagrees with it — the case kNN label
@@ -26,9 +28,7 @@
 //!
 //! The outlier `k` defaults to `round(sqrt(n / 2))` clamped to `[2, max_clusters]`.
 
-use ndarray::{Array2, ArrayView2, Axis};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use ndarray::Axis;
 use rayon::prelude::*;
 
 use crate::context::{Context, Detector, Labels};
@@ -36,7 +36,8 @@ use crate::error::{DetectError, Result};
 use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
 use crate::score::{DEFAULT_Z_FLAG, median, robust_z, unit_from_z};
 
-use super::spectral::{CHUNK, fmt_value};
+use super::kmeans::{assign_nearest, fit_kmeans};
+use super::spectral::fmt_value;
 
 const NAME: &str = "clustering";
 
@@ -51,6 +52,7 @@ pub struct ClusteringParams {
     max_iterations: u64,
     z_threshold: f64,
     majority_share: f64,
+    max_stranded_share: f64,
     min_cluster_rows: usize,
 }
 
@@ -69,6 +71,7 @@ impl Default for ClusteringParams {
             max_iterations: 50,
             z_threshold: DEFAULT_Z_FLAG,
             majority_share: 0.8,
+            max_stranded_share: 0.25,
             min_cluster_rows: 10,
         }
     }
@@ -77,7 +80,7 @@ impl Default for ClusteringParams {
 impl ClusteringParams {
     /// Defaults: `k = round(sqrt(n/2))` capped at 50, fit on at most 20,000 rows,
     /// 3 restarts of at most 50 iterations, z threshold 3.5, majority share 0.8,
-    /// clusters of at least 10 rows.
+    /// stranded share 0.25, clusters of at least 10 rows.
     pub fn new() -> Self {
         Self::default()
     }
@@ -129,6 +132,14 @@ impl ClusteringParams {
     /// flagged, in (0.5, 1].
     pub fn majority_share(mut self, share: f64) -> Self {
         self.majority_share = share;
+        self
+    }
+
+    /// A row is flagged only when at most this share of its label's rows sits in
+    /// the cluster, in (0, 1]: otherwise the label is at home there too (class
+    /// overlap or imbalance) rather than stranded.
+    pub fn max_stranded_share(mut self, share: f64) -> Self {
+        self.max_stranded_share = share;
         self
     }
 
@@ -188,6 +199,13 @@ impl ClusteringParams {
                 "majority_share",
                 self.majority_share.to_string(),
                 "a share in (0.5, 1]",
+            ));
+        }
+        if !(self.max_stranded_share > 0.0 && self.max_stranded_share <= 1.0) {
+            return Err(bad(
+                "max_stranded_share",
+                self.max_stranded_share.to_string(),
+                "a share in (0, 1]",
             ));
         }
         if self.min_cluster_rows < 3 {
@@ -333,6 +351,7 @@ impl ClusteringValidParams {
             members[c].push(i);
         }
         let majority = cluster_majorities(labels, &members);
+        let totals = labels.counts();
         let mut n_mismatch = 0usize;
         let mut mixed = 0usize;
         let mut voting = 0usize;
@@ -347,6 +366,12 @@ impl ClusteringValidParams {
             if share < 0.5 {
                 mixed += 1;
             }
+            let mut here = vec![0usize; labels.n_classes()];
+            for &i in rows {
+                if let Some(code) = labels.codes[i] {
+                    here[code as usize] += 1;
+                }
+            }
             let s = mismatch_score(share, p.majority_share);
             for &i in rows {
                 let Some(code) = labels.codes[i] else {
@@ -355,19 +380,30 @@ impl ClusteringValidParams {
                 if code == maj {
                     continue;
                 }
+                // Share of this row's label that sits in the cluster: a label whose
+                // rows are largely here is overlap or imbalance, not stranded rows.
+                let stranded = here[code as usize] as f64 / totals[code as usize] as f64;
+                let s = if stranded <= p.max_stranded_share {
+                    s
+                } else {
+                    s.min(0.49)
+                };
                 report.scores[i] = report.scores[i].max(s);
-                if share >= p.majority_share {
+                if share >= p.majority_share && stranded <= p.max_stranded_share {
                     n_mismatch += 1;
                     report.issues.push(RowIssue {
                         row: i,
                         kind: IssueKind::ClusterLabelMismatch,
                         score: s,
                         reason: format!(
-                            "label '{}' but {:.0}% of its cluster of {} rows is '{}'",
+                            "label '{}' but {:.0}% of its cluster of {} rows is '{}' (and only \
+                             {}% of the '{}' rows are in it)",
                             labels.name(i),
                             (100.0 * share).floor(),
                             rows.len(),
-                            labels.classes[maj as usize]
+                            labels.classes[maj as usize],
+                            fmt_value(100.0 * stranded),
+                            labels.name(i)
                         ),
                         evidence: Evidence::Cluster {
                             cluster: c,
@@ -466,195 +502,13 @@ pub(crate) fn cluster_majorities(
         .collect()
 }
 
-/// Fit k-means centres (`k × d`) on a seeded subsample of at most `sample_size`
-/// rows: k-means++ seeding, Lloyd iterations until at most 0.5% of the
-/// assignments change (or `max_iterations`), `n_runs` restarts keeping the lowest inertia. Our own
-/// implementation rather than linfa's `KMeans`, which was ~20 s per fit on
-/// 1,500 × 16 in a debug build and sums centroids sequentially: here assignments
-/// and centroid sums run in parallel over fixed row chunks, added in a fixed order,
-/// so the result does not depend on the thread count. `k` is clamped to the sample
-/// size; an emptied cluster keeps its previous centre.
-pub(crate) fn fit_kmeans(
-    x: ArrayView2<'_, f64>,
-    k: usize,
-    sample_size: usize,
-    n_runs: usize,
-    max_iterations: u64,
-    seed: u64,
-) -> Array2<f64> {
-    let n = x.nrows();
-    let d = x.ncols();
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let sample = if n > sample_size {
-        let mut idx = rand::seq::index::sample(&mut rng, n, sample_size).into_vec();
-        idx.sort_unstable();
-        x.select(Axis(0), &idx)
-    } else {
-        x.as_standard_layout().into_owned()
-    };
-    let data = sample.as_slice().expect("standard layout");
-    let m = sample.nrows();
-    let k = k.clamp(1, m.max(1));
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    for _ in 0..n_runs.max(1) {
-        let mut cents = kmeans_pp(data, d, k, &mut rng);
-        let mut assign = vec![usize::MAX; m];
-        let mut iter = 0;
-        let inertia = loop {
-            let (new_assign, d2) = assign_flat(data, d, &cents);
-            let changed = new_assign
-                .iter()
-                .zip(&assign)
-                .filter(|(a, b)| a != b)
-                .count();
-            assign = new_assign;
-            iter += 1;
-            if changed <= m / 200 || iter >= max_iterations {
-                break chunked_sum(&d2);
-            }
-            cents = update_centres(data, d, &assign, cents);
-        };
-        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
-            best = Some((inertia, cents));
-        }
-    }
-    let cents = best.map(|b| b.1).unwrap_or_default();
-    Array2::from_shape_vec((cents.len() / d.max(1), d), cents).expect("k × d")
-}
-
-/// Nearest centre of a row among flat `k × d` centres, with squared distance;
-/// ties go to the lower index.
-fn nearest(row: &[f64], cents: &[f64], d: usize) -> (usize, f64) {
-    let mut best = (0usize, f64::INFINITY);
-    for (c, cent) in cents.chunks_exact(d.max(1)).enumerate() {
-        let mut d2 = 0.0;
-        for (a, b) in row.iter().zip(cent) {
-            d2 += (a - b) * (a - b);
-        }
-        if d2 < best.1 {
-            best = (c, d2);
-        }
-    }
-    best
-}
-
-fn assign_flat(data: &[f64], d: usize, cents: &[f64]) -> (Vec<usize>, Vec<f64>) {
-    data.par_chunks(d.max(1))
-        .map(|row| nearest(row, cents, d))
-        .unzip()
-}
-
-/// Sum in fixed chunks, chunk totals added in order: thread-count independent.
-fn chunked_sum(v: &[f64]) -> f64 {
-    let parts: Vec<f64> = v.par_chunks(CHUNK).map(|c| c.iter().sum()).collect();
-    parts.iter().sum()
-}
-
-fn update_centres(data: &[f64], d: usize, assign: &[usize], old: Vec<f64>) -> Vec<f64> {
-    let k = old.len() / d.max(1);
-    let parts: Vec<(Vec<f64>, Vec<usize>)> = data
-        .par_chunks(CHUNK * d.max(1))
-        .zip(assign.par_chunks(CHUNK))
-        .map(|(rows, a)| {
-            let mut sums = vec![0.0; k * d];
-            let mut counts = vec![0usize; k];
-            for (row, &c) in rows.chunks_exact(d.max(1)).zip(a) {
-                counts[c] += 1;
-                for (s, v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-            (sums, counts)
-        })
-        .collect();
-    let mut sums = vec![0.0; k * d];
-    let mut counts = vec![0usize; k];
-    for (s, c) in parts {
-        sums.iter_mut().zip(&s).for_each(|(a, b)| *a += b);
-        counts.iter_mut().zip(&c).for_each(|(a, b)| *a += b);
-    }
-    let mut cents = old;
-    for c in 0..k {
-        if counts[c] > 0 {
-            for j in 0..d {
-                cents[c * d + j] = sums[c * d + j] / counts[c] as f64;
-            }
-        }
-    }
-    cents
-}
-
-/// k-means++ seeding (Arthur & Vassilvitskii 2007): each next centre is drawn with
-/// probability proportional to the squared distance to the nearest centre so far.
-fn kmeans_pp(data: &[f64], d: usize, k: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<f64> {
-    let m = data.len() / d.max(1);
-    let mut cents = Vec::with_capacity(k * d);
-    let first = rng.gen_range(0..m);
-    cents.extend_from_slice(&data[first * d..(first + 1) * d]);
-    let mut d2: Vec<f64> = data
-        .par_chunks(d.max(1))
-        .map(|row| nearest(row, &cents, d).1)
-        .collect();
-    for _ in 1..k {
-        let total = chunked_sum(&d2);
-        let pick = if total > 0.0 {
-            let mut r = rng.r#gen::<f64>() * total;
-            let mut pick = m - 1;
-            for (i, &w) in d2.iter().enumerate() {
-                if r < w {
-                    pick = i;
-                    break;
-                }
-                r -= w;
-            }
-            pick
-        } else {
-            rng.gen_range(0..m) // every row sits on a centre: duplicates are harmless
-        };
-        let new = data[pick * d..(pick + 1) * d].to_vec();
-        d2.par_iter_mut()
-            .zip(data.par_chunks(d.max(1)))
-            .for_each(|(best, row)| *best = best.min(nearest(row, &new, d).1));
-        cents.extend_from_slice(&new);
-    }
-    cents
-}
-
-/// Nearest centre (restricted to `allowed` when given) and Euclidean distance to it
-/// for every row, in parallel. Ties go to the lower centre index.
-pub(crate) fn assign_nearest(
-    x: ArrayView2<'_, f64>,
-    centroids: ArrayView2<'_, f64>,
-    allowed: Option<&[usize]>,
-) -> (Vec<usize>, Vec<f64>) {
-    let d = x.ncols();
-    let all: Vec<usize> = (0..centroids.nrows()).collect();
-    let allowed = allowed.unwrap_or(&all);
-    let cents: Vec<f64> = allowed
-        .iter()
-        .flat_map(|&c| centroids.row(c).to_vec())
-        .collect();
-    (0..x.nrows())
-        .into_par_iter()
-        .map(|i| {
-            let row = x.row(i);
-            let (slot, d2) = match row.as_slice() {
-                Some(r) => nearest(r, &cents, d),
-                None => nearest(&row.to_vec(), &cents, d),
-            };
-            (allowed[slot], d2.sqrt())
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .unzip()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::context::{FeatureMatrix, Labels, NoProgress};
     use crate::detectors::spectral::planted::{backdoor, no_knn};
     use crate::testdata::{Gen, blobs, matrix, precision_recall};
+    use ndarray::Array2;
 
     fn run_with(
         params: &ClusteringParams,
@@ -878,6 +732,37 @@ mod tests {
         assert!(ClusteringParams::new().z_threshold(-1.0).check().is_err());
         assert!(ClusteringParams::new().majority_share(0.5).check().is_err());
         assert!(ClusteringParams::new().min_cluster_rows(2).check().is_err());
+        assert!(
+            ClusteringParams::new()
+                .max_stranded_share(0.0)
+                .check()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_overlapping_minority_class_is_not_stranded() {
+        // Two classes from the same distribution, 90% / 10%: every cluster is ~90% 'a',
+        // but the 'b' rows are spread over it, not stranded.
+        let mut g = Gen::new(11);
+        let mut x = Array2::zeros((1000, 4));
+        for v in x.iter_mut() {
+            *v = g.normal();
+        }
+        let names: Vec<Option<&str>> = (0..1000)
+            .map(|i| Some(if i % 10 == 0 { "b" } else { "a" }))
+            .collect();
+        let labels = Labels::from_strings(&names);
+        let r = run_with(
+            &ClusteringParams::new(),
+            &matrix(x.clone()),
+            Some(&labels),
+            1,
+        );
+        assert!(of_kind(&r, IssueKind::ClusterLabelMismatch).is_empty());
+        let loose = ClusteringParams::new().max_stranded_share(1.0);
+        let r = run_with(&loose, &matrix(x), Some(&labels), 1);
+        assert!(of_kind(&r, IssueKind::ClusterLabelMismatch).len() >= 50);
     }
 
     #[test]

@@ -170,11 +170,10 @@ fn from_key(k: u64) -> f64 {
     }
 }
 
-/// One column's sorted values, per-row `-log F_left` and `-log F_right`, skewness.
+/// One column's sorted values, per-row `[-log F_left, -log F_right]`, skewness.
 struct ColumnTails {
     sorted: Vec<f64>,
-    left: Vec<f64>,
-    right: Vec<f64>,
+    tails: Vec<[f64; 2]>,
     skew: f64,
 }
 
@@ -194,19 +193,31 @@ fn skewness(sorted: &[f64]) -> f64 {
     if m2 <= 0.0 { 0.0 } else { m3 / m2.powf(1.5) }
 }
 
-/// Sort one column once and read both tails of every row off the sorted order.
-/// `ln_count[k] = ln k`.
-fn column_tails(col: ArrayView1<'_, f64>, ln_count: &[f64]) -> ColumnTails {
-    let n = col.len();
+/// The `(order key, row)` pairs of columns `cols` of `x`, one vector per column,
+/// gathered in a single pass over the rows (each row's values are adjacent).
+fn column_keys(x: ArrayView2<'_, f64>, cols: std::ops::Range<usize>) -> Vec<Vec<(u64, u32)>> {
+    let n = x.nrows();
+    let mut keys: Vec<Vec<(u64, u32)>> = cols.clone().map(|_| Vec::with_capacity(n)).collect();
+    for (i, row) in x.rows().into_iter().enumerate() {
+        for (k, j) in cols.clone().enumerate() {
+            keys[k].push((order_key(row[j]), i as u32));
+        }
+    }
+    keys
+}
+
+/// Sort one column's `(key, row)` pairs (in parallel when there are fewer columns
+/// than threads to keep busy) and read both tails of every row off the sorted order.
+/// `ln_count[k] = ln k`. Rows are unique, so any sort gives the same order.
+fn column_tails(mut pairs: Vec<(u64, u32)>, ln_count: &[f64], par_sort: bool) -> ColumnTails {
+    let n = pairs.len();
     let ln_n = ln_count[n];
-    let mut pairs: Vec<(u64, u32)> = col
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (order_key(*v), i as u32))
-        .collect();
-    pairs.par_sort_unstable();
-    let mut left = vec![0.0; n];
-    let mut right = vec![0.0; n];
+    if par_sort {
+        pairs.par_sort_unstable();
+    } else {
+        pairs.sort_unstable();
+    }
+    let mut tails = vec![[0.0; 2]; n];
     let mut a = 0;
     while a < n {
         let key = pairs[a].0;
@@ -215,11 +226,9 @@ fn column_tails(col: ArrayView1<'_, f64>, ln_count: &[f64]) -> ColumnTails {
             b += 1;
         }
         // Rows a..b share the value: b values are <= it, n - a are >= it.
-        let l = ln_n - ln_count[b];
-        let r = ln_n - ln_count[n - a];
+        let t = [ln_n - ln_count[b], ln_n - ln_count[n - a]];
         for &(_, row) in &pairs[a..b] {
-            left[row as usize] = l;
-            right[row as usize] = r;
+            tails[row as usize] = t;
         }
         a = b;
     }
@@ -227,8 +236,7 @@ fn column_tails(col: ArrayView1<'_, f64>, ln_count: &[f64]) -> ColumnTails {
     ColumnTails {
         skew: skewness(&sorted),
         sorted,
-        left,
-        right,
+        tails,
     }
 }
 
@@ -247,9 +255,10 @@ impl EcodScores {
         progress.start("ECOD tails", d as u64);
         for start in (0..d).step_by(COLUMN_BATCH) {
             let end = (start + COLUMN_BATCH).min(d);
-            let cols: Vec<ColumnTails> = (start..end)
+            let par_sort = end - start < 2 * rayon::current_num_threads();
+            let cols: Vec<ColumnTails> = column_keys(x, start..end)
                 .into_par_iter()
-                .map(|j| column_tails(x.column(j), &ln_count))
+                .map(|pairs| column_tails(pairs, &ln_count, par_sort))
                 .collect();
             // Add the batch's terms to every row, columns in ascending order, so the
             // sums do not depend on the number of threads.
@@ -261,13 +270,12 @@ impl EcodScores {
                 .for_each(|(c, ((l, r), a))| {
                     let off = c * ROW_CHUNK;
                     for col in &cols {
-                        let use_left = col.skew < 0.0;
-                        let cl = &col.left[off..off + l.len()];
-                        let cr = &col.right[off..off + l.len()];
+                        let auto_side = usize::from(col.skew >= 0.0);
+                        let t = &col.tails[off..off + l.len()];
                         for k in 0..l.len() {
-                            l[k] += cl[k];
-                            r[k] += cr[k];
-                            a[k] += if use_left { cl[k] } else { cr[k] };
+                            l[k] += t[k][0];
+                            r[k] += t[k][1];
+                            a[k] += t[k][auto_side];
                         }
                     }
                 });

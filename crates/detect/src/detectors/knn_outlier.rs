@@ -130,10 +130,16 @@ impl Detector for KnnOutlierValidParams {
             .collect();
         // Robust z on the log scale: kNN distances are right-skewed (they grow like
         // density^(-1/d)), so raw-scale z flags ordinary tail rows of a Gaussian.
+        // Rows whose k neighbours are all exact copies (s = 0) are left to the
+        // duplicate detector and kept out of the statistics, so a heavily duplicated
+        // table does not make every other row look far.
         let median = score::median(&raw);
-        let floor = (median * 1e-6).max(f64::MIN_POSITIVE);
-        let logs: Vec<f64> = raw.iter().map(|&r| (r + floor).ln()).collect();
-        let z = score::robust_z(&logs);
+        let positive: Vec<usize> = (0..n).filter(|&i| raw[i] > 0.0).collect();
+        let logs: Vec<f64> = positive.iter().map(|&i| raw[i].ln()).collect();
+        let mut z = vec![f64::NEG_INFINITY; n];
+        for (&i, zi) in positive.iter().zip(score::robust_z(&logs)) {
+            z[i] = zi;
+        }
         let scores: Vec<f64> = z
             .iter()
             .map(|&z| score::unit_from_z(z, self.z_threshold))
@@ -270,10 +276,10 @@ mod tests {
             let members: Vec<usize> = (class..n).step_by(3).collect();
             let dir: Vec<f64> = (0..6).map(|_| g.normal()).collect();
             let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt();
-            for c in 0..6 {
+            for (c, dc) in dir.iter().enumerate() {
                 let centre =
                     members.iter().map(|&j| fm.x[[j, c]]).sum::<f64>() / members.len() as f64;
-                fm.x[[i, c]] = centre + 6.0 * dir[c] / norm;
+                fm.x[[i, c]] = centre + 6.0 * dc / norm;
             }
         }
         let r = run(&KnnOutlierParams::new(), &fm, Some(&labels));
@@ -349,6 +355,15 @@ mod tests {
         let fm = matrix(ndarray::array![[0.0, 1.0], [5.0, 5.0]]);
         let r = run(&KnnOutlierParams::new(), &fm, None);
         assert_eq!(r.scores, vec![0.0, 0.0]);
+        // Mostly exact copies: the few distinct rows are not outliers for that.
+        let mut g = Gen::new(8);
+        let mut x = ndarray::Array2::from_shape_fn((400, 3), |_| g.normal());
+        for i in 100..400 {
+            let row = x.row(i % 20).to_owned();
+            x.row_mut(i).assign(&row);
+        }
+        let r = run(&KnnOutlierParams::new(), &matrix(x), None);
+        assert!(r.issues.len() <= 4, "{} flagged", r.issues.len());
         // Constant data: no flags, zero scores.
         let fm = matrix(ndarray::Array2::ones((50, 3)));
         let r = run(&KnnOutlierParams::new(), &fm, None);

@@ -6,6 +6,7 @@ pub mod confident_learning;
 pub mod duplicates;
 pub mod ecod;
 pub mod isolation_forest;
+mod kmeans;
 pub mod knn_label;
 pub mod knn_outlier;
 pub mod label_stats;

@@ -6,10 +6,11 @@
 //! A coarse quantiser (Lloyd's k-means on a sample, Lloyd 1982) splits the rows into
 //! `L` lists. Every row probes its `P` nearest lists. Queries are processed per home
 //! list in blocks, and each block meets each probed list in one matrix product
-//! (f32 GEMM), using `|q - p|^2 = |q|^2 + |p|^2 - 2 q·p` on mean-centred data. Each
-//! query keeps a shortlist of `k + max(k, 8)` f32 candidates, which is then re-ranked
-//! with exact f64 distances, so every reported distance is exact and only the choice
-//! of candidates is approximate. With `L = 1` it is blocked exact brute force.
+//! (f32 GEMM of `[q, 1]` with `[-2p, |p|^2]`, giving `|q - p|^2 - |q|^2` on
+//! mean-centred data). Each query keeps a shortlist of `k + max(k/2, 5)` f32
+//! candidates, which is then re-ranked with exact f64 distances, so every reported
+//! distance is exact and only the choice of candidates is approximate. With `L = 1` it is
+//! blocked exact brute force.
 
 use ndarray::{Array2, ArrayView2, Axis, Slice};
 use rand::SeedableRng;
@@ -17,11 +18,13 @@ use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::{Neighbours, RowLists, push_best};
+use super::{Neighbours, RowLists, push_best, sq_dist};
 use crate::context::Progress;
 
-/// Queries per block.
+/// Rows per block when assigning rows to centroids.
 const Q_BLOCK: usize = 256;
+/// Queries per search task (a whole list of typical size).
+const SEARCH_BLOCK: usize = 1024;
 /// Listed rows per matrix product.
 const P_BLOCK: usize = 2048;
 /// Lloyd iterations of the coarse quantiser.
@@ -29,34 +32,83 @@ const KMEANS_ITERS: usize = 8;
 /// Sample rows per list for training the coarse quantiser.
 const SAMPLE_PER_LIST: usize = 48;
 
-/// Mean-centred f32 copy of `x` and its squared row norms.
+/// Mean-centred f32 copy of `x` in query form `[x, 1]` (one extra column), and the
+/// squared row norms.
 fn centred_f32(x: ArrayView2<'_, f64>) -> (Array2<f32>, Vec<f32>) {
+    let d = x.ncols();
     let mean = x.mean_axis(Axis(0)).expect("non-empty");
-    let mut xf = Array2::<f32>::zeros(x.raw_dim());
-    xf.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .zip(x.axis_iter(Axis(0)).into_par_iter())
-        .for_each(|(mut out, row)| {
-            for ((o, &v), &m) in out.iter_mut().zip(row.iter()).zip(mean.iter()) {
-                *o = (v - m) as f32;
-            }
-        });
+    let xf = Array2::from_shape_fn((x.nrows(), d + 1), |(i, j)| {
+        if j < d {
+            (x[[i, j]] - mean[j]) as f32
+        } else {
+            1.0
+        }
+    });
     let norms = xf
-        .axis_iter(Axis(0))
-        .into_par_iter()
-        .map(|r| r.dot(&r))
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().take(d).map(|v| v * v).sum())
         .collect();
     (xf, norms)
 }
 
-/// For each row of `pts`, the `p` nearest centroids, nearest first (ties by index).
+/// Base form `[-2 p, |p|^2]` of rows given in query form `[p, 1]`, so that
+/// `[q, 1] · [-2 p, |p|^2] = |p|^2 - 2 q·p = |q - p|^2 - |q|^2`.
+fn base_form(q: ArrayView2<'_, f32>, norms: &[f32]) -> Array2<f32> {
+    let d = q.ncols() - 1;
+    Array2::from_shape_fn(
+        q.raw_dim(),
+        |(i, j)| {
+            if j < d { -2.0 * q[[i, j]] } else { norms[i] }
+        },
+    )
+}
+
+/// Merge products `g[t] = |p_t|^2 - 2 q·p_t` into a shortlist of (`|q - p|^2`, id)
+/// with ids `first + t`, skipping `me`. Blocks of 16 with no value that can beat the
+/// current worst are skipped by a lane-wise test the compiler vectorises.
+fn scan(g: &[f32], first: usize, qn: f32, me: usize, list: &mut Vec<(f32, u32)>, short: usize) {
+    const W: usize = 16;
+    let mut worst = if list.len() == short {
+        list[short - 1].0
+    } else {
+        f32::INFINITY
+    };
+    for (c, block) in g.chunks(W).enumerate() {
+        let limit = worst - qn;
+        let mut any = false;
+        for &v in block {
+            any |= v <= limit;
+        }
+        if !any {
+            continue;
+        }
+        for (t, &v) in block.iter().enumerate() {
+            let pos = first + c * W + t;
+            let d2 = qn + v;
+            if d2 <= worst && pos != me {
+                push_best(list, short, d2, pos as u32);
+                if list.len() == short {
+                    worst = list[short - 1].0;
+                }
+            }
+        }
+    }
+}
+
+/// For each row of `pts` (query form), the `p` nearest centroids, nearest first.
 fn nearest_centroids(
     pts: ArrayView2<'_, f32>,
     pnorms: &[f32],
     cents: ArrayView2<'_, f32>,
     p: usize,
 ) -> Vec<u32> {
+    let d = cents.ncols();
     let cnorms: Vec<f32> = cents.axis_iter(Axis(0)).map(|r| r.dot(&r)).collect();
+    let cq = Array2::from_shape_fn((cents.nrows(), d + 1), |(i, j)| {
+        if j < d { cents[[i, j]] } else { 1.0 }
+    });
+    let cbase = base_form(cq.view(), &cnorms);
     let n = pts.nrows();
     let chunks: Vec<Vec<u32>> = (0..n.div_ceil(Q_BLOCK))
         .into_par_iter()
@@ -64,15 +116,13 @@ fn nearest_centroids(
             let rows = c * Q_BLOCK..((c + 1) * Q_BLOCK).min(n);
             let g = pts
                 .slice_axis(Axis(0), Slice::from(rows.clone()))
-                .dot(&cents.t());
+                .dot(&cbase.t());
             let mut out = Vec::with_capacity(rows.len() * p);
             let mut best: Vec<(f32, u32)> = Vec::with_capacity(p + 1);
             for (r, grow) in rows.zip(g.axis_iter(Axis(0))) {
                 best.clear();
-                for (j, &dot) in grow.iter().enumerate() {
-                    let d2 = pnorms[r] + cnorms[j] - 2.0 * dot;
-                    push_best(&mut best, p, d2, j as u32);
-                }
+                let grow = grow.as_slice().expect("standard layout");
+                scan(grow, 0, pnorms[r], usize::MAX, &mut best, p);
                 out.extend(best.iter().map(|e| e.1));
             }
             out
@@ -81,10 +131,11 @@ fn nearest_centroids(
     chunks.concat()
 }
 
-/// Lloyd's k-means on a seeded sample of rows; returns `lists × d` centroids.
+/// Lloyd's k-means on a seeded sample of rows (query form); returns `lists × d`
+/// centroids.
 fn train_quantiser(xf: ArrayView2<'_, f32>, norms: &[f32], lists: usize, seed: u64) -> Array2<f32> {
     let n = xf.nrows();
-    let d = xf.ncols();
+    let d = xf.ncols() - 1;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x1f5_9e3a);
     let m = (lists * SAMPLE_PER_LIST).min(n);
     let mut sample = rand::seq::index::sample(&mut rng, n, m).into_vec();
@@ -93,7 +144,10 @@ fn train_quantiser(xf: ArrayView2<'_, f32>, norms: &[f32], lists: usize, seed: u
     let pnorms: Vec<f32> = sample.iter().map(|&i| norms[i]).collect();
     let mut init: Vec<usize> = (0..m).collect();
     init.shuffle(&mut rng);
-    let mut cents = pts.select(Axis(0), &init[..lists]);
+    let mut cents = pts
+        .select(Axis(0), &init[..lists])
+        .slice_axis(Axis(1), Slice::from(0..d))
+        .to_owned();
     for _ in 0..KMEANS_ITERS {
         let assign = nearest_centroids(pts.view(), &pnorms, cents.view(), 1);
         let mut sums = Array2::<f64>::zeros((lists, d));
@@ -109,7 +163,9 @@ fn train_quantiser(xf: ArrayView2<'_, f32>, norms: &[f32], lists: usize, seed: u
             if counts[l] == 0 {
                 // Re-seed an empty list at a random sample row.
                 let r = init[(l + m / 2) % m];
-                cents.row_mut(l).assign(&pts.row(r));
+                for (o, &v) in cents.row_mut(l).iter_mut().zip(pts.row(r)) {
+                    *o = v;
+                }
             } else {
                 let c = counts[l] as f64;
                 for (o, &s) in cents.row_mut(l).iter_mut().zip(sums.row(l)) {
@@ -129,12 +185,24 @@ struct Lists {
     offsets: Vec<usize>,
     /// Centred f32 rows in list order.
     pts: Array2<f32>,
+    /// The same rows in base form `[-2 p, |p|^2]`.
+    base: Array2<f32>,
     /// Their squared norms.
     norms: Vec<f32>,
+    /// The original f64 rows in list order, row-major (for exact re-ranking with
+    /// good locality).
+    xl: Vec<f64>,
+    d: usize,
 }
 
 impl Lists {
-    fn new(xf: ArrayView2<'_, f32>, norms: &[f32], home: &[u32], lists: usize) -> Lists {
+    fn new(
+        x: ArrayView2<'_, f64>,
+        xf: ArrayView2<'_, f32>,
+        norms: &[f32],
+        home: &[u32],
+        lists: usize,
+    ) -> Lists {
         let mut counts = vec![0usize; lists + 1];
         for &h in home {
             counts[h as usize + 1] += 1;
@@ -150,57 +218,30 @@ impl Lists {
         }
         let order: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
         let pts = xf.select(Axis(0), &order);
-        let norms = order.iter().map(|&i| norms[i]).collect();
+        let norms: Vec<f32> = order.iter().map(|&i| norms[i]).collect();
+        let base = base_form(pts.view(), &norms);
+        let mut xl = Vec::with_capacity(x.len());
+        for &i in &order {
+            xl.extend(x.row(i).iter());
+        }
         Lists {
             ids,
             offsets,
             pts,
+            base,
             norms,
+            xl,
+            d: x.ncols(),
         }
+    }
+
+    /// Original row at list position `pos`.
+    fn row(&self, pos: usize) -> &[f64] {
+        &self.xl[pos * self.d..(pos + 1) * self.d]
     }
 
     fn range(&self, l: usize) -> std::ops::Range<usize> {
         self.offsets[l]..self.offsets[l + 1]
-    }
-}
-
-/// Merge one query's products with a block of listed rows into its shortlist:
-/// `d2 = |q|^2 + |p|^2 - 2 q·p`. Blocks of 16 whose smallest `|p|^2 - 2 q·p` cannot
-/// beat the current worst are skipped (a loop the compiler vectorises).
-fn scan(
-    dots: &[f32],
-    bnorms: &[f32],
-    bids: &[u32],
-    qn: f32,
-    me: u32,
-    list: &mut Vec<(f32, u32)>,
-    short: usize,
-) {
-    const W: usize = 16;
-    let mut worst = if list.len() == short {
-        list[short - 1].0
-    } else {
-        f32::INFINITY
-    };
-    for (c, (dc, nc)) in dots.chunks(W).zip(bnorms.chunks(W)).enumerate() {
-        let mut lowest = f32::INFINITY;
-        for (&dot, &bn) in dc.iter().zip(nc) {
-            let v = bn - 2.0 * dot;
-            lowest = if v < lowest { v } else { lowest };
-        }
-        if qn + lowest > worst {
-            continue;
-        }
-        for (t, (&dot, &bn)) in dc.iter().zip(nc).enumerate() {
-            let d2 = qn + bn - 2.0 * dot;
-            let id = bids[c * W + t];
-            if d2 <= worst && id != me {
-                push_best(list, short, d2, id);
-                if list.len() == short {
-                    worst = list[short - 1].0;
-                }
-            }
-        }
     }
 }
 
@@ -226,16 +267,17 @@ pub(super) fn all_knn(
         nearest_centroids(xf.view(), &norms, cents.view(), probe)
     };
     let home: Vec<u32> = probes.iter().step_by(probe).copied().collect();
-    let inv = Lists::new(xf.view(), &norms, &home, lists);
-    let short = k + k.max(8);
+    let inv = Lists::new(x, xf.view(), &norms, &home, lists);
+    drop(xf);
+    let short = k + (k / 2).max(5);
 
     // Tasks: blocks of queries sharing a home list.
     let tasks: Vec<(usize, usize)> = (0..lists)
         .flat_map(|l| {
             let r = inv.range(l);
             (r.start..r.end)
-                .step_by(Q_BLOCK)
-                .map(move |s| (s, (s + Q_BLOCK).min(r.end)))
+                .step_by(SEARCH_BLOCK)
+                .map(move |s| (s, (s + SEARCH_BLOCK).min(r.end)))
         })
         .collect();
 
@@ -244,25 +286,37 @@ pub(super) fn all_knn(
         .map(|(qs, qe)| {
             let m = qe - qs;
             let qids = &inv.ids[qs..qe];
-            // (probed list, query position in block), grouped by list.
-            let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(m * probe);
+            // (probed list, query position in block, probe rank), grouped by list.
+            let mut pairs: Vec<(u32, u32, u32)> = Vec::with_capacity(m * probe);
             for (b, &q) in qids.iter().enumerate() {
                 let q = q as usize;
                 pairs.extend(
                     probes[q * probe..(q + 1) * probe]
                         .iter()
-                        .map(|&l| (l, b as u32)),
+                        .enumerate()
+                        .map(|(r, &l)| (l, b as u32, r as u32)),
                 );
             }
             pairs.sort_unstable();
-            let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(short + 1); m];
+            // Groups of equal list, visited by mean probe rank (nearest lists first,
+            // so shortlists tighten early and later blocks are mostly skipped).
+            let mut groups: Vec<(u64, usize, usize)> = Vec::new();
             let mut start = 0;
             while start < pairs.len() {
-                let l = pairs[start].0 as usize;
                 let mut end = start;
-                while end < pairs.len() && pairs[end].0 as usize == l {
+                let mut rank_sum = 0u64;
+                while end < pairs.len() && pairs[end].0 == pairs[start].0 {
+                    rank_sum += pairs[end].2 as u64;
                     end += 1;
                 }
+                let key = (rank_sum << 20) / (end - start) as u64;
+                groups.push((key, start, end));
+                start = end;
+            }
+            groups.sort_unstable();
+            let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(short + 1); m];
+            for (_, start, end) in groups {
+                let l = pairs[start].0 as usize;
                 let members: Vec<usize> = pairs[start..end]
                     .iter()
                     .map(|e| qs + e.1 as usize)
@@ -271,37 +325,24 @@ pub(super) fn all_knn(
                 let lr = inv.range(l);
                 for ps in (lr.start..lr.end).step_by(P_BLOCK) {
                     let pe = (ps + P_BLOCK).min(lr.end);
-                    let g = q.dot(&inv.pts.slice_axis(Axis(0), Slice::from(ps..pe)).t());
-                    let bnorms = &inv.norms[ps..pe];
-                    let bids = &inv.ids[ps..pe];
+                    let g = q.dot(&inv.base.slice_axis(Axis(0), Slice::from(ps..pe)).t());
                     for (grow, &pos) in g.axis_iter(Axis(0)).zip(&members) {
                         let grow = grow.as_slice().expect("standard layout");
-                        scan(
-                            grow,
-                            bnorms,
-                            bids,
-                            inv.norms[pos],
-                            inv.ids[pos],
-                            &mut best[pos - qs],
-                            short,
-                        );
+                        scan(grow, ps, inv.norms[pos], pos, &mut best[pos - qs], short);
                     }
                 }
-                start = end;
             }
             // Exact f64 re-ranking of each shortlist.
-            let out: Vec<(u32, Vec<(f64, u32)>)> = qids
-                .iter()
+            let out: Vec<(u32, Vec<(f64, u32)>)> = (qs..qe)
                 .zip(best)
-                .map(|(&me, cands)| {
-                    let xq = x.row(me as usize);
+                .map(|(me, cands)| {
+                    let xq = inv.row(me);
                     let mut exact: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
-                    for (_, j) in cands {
-                        let xj = x.row(j as usize);
-                        let d2: f64 = xq.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum();
-                        push_best(&mut exact, k, d2, j);
+                    for (_, pos) in cands {
+                        let d2 = sq_dist(xq, inv.row(pos as usize));
+                        push_best(&mut exact, k, d2, inv.ids[pos as usize]);
                     }
-                    (me, exact)
+                    (inv.ids[me], exact)
                 })
                 .collect();
             progress.advance(m as u64);

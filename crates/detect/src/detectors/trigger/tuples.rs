@@ -111,6 +111,13 @@ pub(super) fn search_tuples(
                 }
             }
             distinct += map.len();
+            #[cfg(test)]
+            #[allow(clippy::print_stderr)]
+            if std::env::var("TRIGGER_DEBUG").is_ok() {
+                let mut top: Vec<_> = map.iter().collect();
+                top.sort_by_key(|e| std::cmp::Reverse(*e.1));
+                eprintln!("ext of {:?}: {:?}", cell.cols, &top[..top.len().min(4)]);
+            }
             let need = set.min_support.max(st.suspects.div_ceil(2)) as u32;
             let mut keys: Vec<((u32, u32), u32)> =
                 map.into_iter().filter(|&(_, c)| c >= need).collect();
@@ -132,6 +139,9 @@ pub(super) fn search_tuples(
             }
         }
         ext.sort_by(|a, b| b.1.suspects.cmp(&a.1.suspects).then(a.0.cmp(&b.0)));
+        // The same triple extends each of its three pairs: keep the first.
+        let mut seen = std::collections::HashSet::new();
+        ext.retain(|(_, p)| seen.insert((p.cols.clone(), p.runs.clone())));
         ext.truncate(set.max_candidates);
         let ln_triple = (distinct.max(1) as f64).ln();
         let triples: Vec<(Cell, CellStats, Vec<u32>)> = ext
@@ -142,13 +152,25 @@ pub(super) fn search_tuples(
             })
             .collect();
         for (cell, st, _) in triples {
-            if let Some(key) = screen(&st, cell.out_of_range, cell.ln_family, facts, set) {
+            if let Some(key) = screen(
+                &st,
+                cell.out_of_range || cell.spike,
+                cell.ln_family,
+                facts,
+                set,
+            ) {
                 out.push((key, cell, st));
             }
         }
     }
     for (cell, st, _) in pairs {
-        if let Some(key) = screen(&st, cell.out_of_range, cell.ln_family, facts, set) {
+        if let Some(key) = screen(
+            &st,
+            cell.out_of_range || cell.spike,
+            cell.ln_family,
+            facts,
+            set,
+        ) {
             out.push((key, cell, st));
         }
     }
@@ -179,6 +201,18 @@ fn evaluate(
     let limit = parent.map_or(smallest, |pl| pl.min(smallest));
     let fixed: Vec<(usize, f64)> = parts.iter().map(|q| (q.0, q.1)).collect();
     let rows = collect_rows(x, &fixed);
+    #[cfg(test)]
+    #[allow(clippy::print_stderr)]
+    if std::env::var("TRIGGER_DEBUG").is_ok() {
+        eprintln!(
+            "proto {:?} runs {:?} suspects {} rows {} limit {}",
+            p.cols,
+            p.runs,
+            p.suspects,
+            rows.len(),
+            limit
+        );
+    }
     if rows.len() < set.min_support
         || rows.len() > set.max_support
         || rows.len() as f64 > 0.9 * limit as f64
@@ -186,11 +220,24 @@ fn evaluate(
         return None;
     }
     let st = CellStats::of(&rows, facts, set.min_purity);
+    #[cfg(test)]
+    #[allow(clippy::print_stderr)]
+    if std::env::var("TRIGGER_DEBUG").is_ok() {
+        eprintln!(
+            "tuple {:?} vals {:?} rows {} st {:?} screen {:?}",
+            p.cols,
+            parts.iter().map(|q| q.1).collect::<Vec<_>>(),
+            rows.len(),
+            st,
+            screen(&st, false, ln_family, facts, set)
+        );
+    }
     let cell = Cell {
         cols: p.cols.clone(),
         values: parts.iter().map(|q| q.1).collect(),
         rows,
         out_of_range: parts.iter().any(|q| q.3),
+        spike: p.cols.iter().any(|&j| view.continuous[j]),
         ln_family,
     };
     Some((cell, st, p.runs.clone()))

@@ -62,8 +62,12 @@
 //! * (B) a value is *anomalous* — out of range (beyond `[q.001, q.999] ± ¼
 //!   (q.999 − q.001)` of the column's other values) or a *spike* (repeated in a
 //!   column where at least half the rows hold a value no other row has: a written,
-//!   not measured, value) — `purity ≥ min_purity`, `M · p_label ≤ α/2`, the effect
-//!   floor holds and the conflict is supportive (`p_conf ≤ 0.01`) — all rows
+//!   not measured, value) — `purity ≥ min_purity`, `M · p_label ≤ α/2`, the value
+//!   is not explained by imputation (the source column's missing indicator is 1 in
+//!   ≥ 90% of the cell), and either the conflict is supportive (effect floor and
+//!   `p_conf ≤ 0.01`) or the conflict test is blind for `t` (`k · KL(f1_t ‖ f0_t)
+//!   < ln 100`: even relabelled rows would not be expected to reach `p ≤ 0.01`,
+//!   because the other columns cannot tell `t` from the other classes) — all rows
 //!   labelled `t` are flagged; or
 //! * (C) the cell is not pure (its values are also common among clean rows) but the
 //!   contradicted rows concentrate in `t` (share ≥ 0.75 of the cell's contradicted
@@ -288,6 +292,8 @@ struct Checked {
     rule: Option<Rule>,
     /// Decades by which the deciding p-value beats the threshold (negative: short).
     excess: f64,
+    /// The conflict test had no power for this label.
+    blind: bool,
 }
 
 impl Detector for TriggerValidParams {
@@ -337,10 +343,14 @@ impl Detector for TriggerValidParams {
         );
         let mut projections = BTreeMap::new();
         let mut checked = Vec::new();
-        for (i, cell) in cells.into_iter().enumerate() {
+        // Rows flagged by a better trigger are explained; cells are checked best
+        // first and lose those rows.
+        let mut claimed = vec![false; n];
+        for (i, mut cell) in cells.into_iter().enumerate() {
             if cell.cols.len() >= d {
                 continue;
             }
+            cell.rows.retain(|&r| !claimed[r as usize]);
             let st = CellStats::of(&cell.rows, &facts, p.min_purity);
             if st.m < set.min_support || st.m > set.max_support || st.label == NONE {
                 continue;
@@ -351,7 +361,21 @@ impl Detector for TriggerValidParams {
                 (proj, base)
             });
             let seed = ctx.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            checked.push(self.check_cell(cell, st, (proj, base), &facts, &set, seed));
+            let imputed = imputed_value(&cell, fm);
+            let c = self.check_cell(
+                cell,
+                st,
+                (proj, base),
+                &facts,
+                (set.ln_alpha, imputed),
+                seed,
+            );
+            if let Some(rule) = c.rule {
+                for &(r, contra) in &c.label_rows {
+                    claimed[r as usize] |= rule != Rule::Concentrated || contra;
+                }
+            }
+            checked.push(c);
         }
         self.report(&mut report, checked, fm, labels);
         Ok(report)
@@ -366,7 +390,7 @@ impl TriggerValidParams {
         st: CellStats,
         (proj, base): (&conflict::Projected<'_, '_>, &conflict::Baseline),
         facts: &RowFacts,
-        set: &SearchSettings,
+        (ln_alpha, imputed): (f64, bool),
         seed: u64,
     ) -> Checked {
         let p = &self.0;
@@ -407,18 +431,19 @@ impl TriggerValidParams {
             facts.class_counts[st.label as usize],
             st.m,
         );
-        let ln_thr = set.ln_alpha - cell.ln_family;
+        let ln_thr = ln_alpha - cell.ln_family;
         let pure = st.purity() >= p.min_purity;
+        let blind = base.blind(st.label, queries.len());
         let others = st.suspects_all - st.suspects;
         let share = contradicted as f64 / (contradicted + others).max(1) as f64;
         let decades = |ln_p: f64| (ln_thr - ln_p) / std::f64::consts::LN_10;
         let rule = if pure && large_effect && ln_conf <= ln_thr {
             Some(Rule::Conflict)
         } else if pure
-            && large_effect
             && (cell.out_of_range || cell.spike)
             && ln_label <= ln_thr
-            && ln_conf <= 0.01f64.ln()
+            && !imputed
+            && (blind || (large_effect && ln_conf <= 0.01f64.ln()))
         {
             Some(Rule::Anomalous)
         } else if !pure
@@ -435,28 +460,6 @@ impl TriggerValidParams {
             Some(_) => decades(ln_conf),
             None => ln_conf / ln_thr,
         };
-        #[cfg(test)]
-        #[allow(clippy::print_stderr)]
-        if std::env::var("TRIGGER_DEBUG").is_ok() {
-            eprintln!(
-                "cell cols={:?} m={} k={} purity={:.2} oor={} queries={} contra={} q={:.3} llr={:.1} ln_count={:.1} ln_label={:.1} ln_thr={:.1} rule={:?} susp={}/{}",
-                cell.cols,
-                st.m,
-                st.k,
-                st.purity(),
-                cell.out_of_range,
-                queries.len(),
-                hits,
-                q,
-                llr,
-                ln_count,
-                ln_label,
-                ln_thr,
-                rule,
-                st.suspects,
-                st.suspects_all
-            );
-        }
         Checked {
             cell,
             st,
@@ -465,6 +468,7 @@ impl TriggerValidParams {
             expected: st.k as f64 * q,
             rule,
             excess,
+            blind,
         }
     }
 
@@ -538,6 +542,27 @@ impl TriggerValidParams {
     }
 }
 
+/// Whether the cell's value is what imputation wrote: for some column of the cell,
+/// the missing-indicator column of the same source is 1 in at least 90% of the
+/// cell's rows.
+fn imputed_value(cell: &Cell, fm: &FeatureMatrix) -> bool {
+    cell.cols.iter().any(|&j| {
+        let source = &fm.features[j].source;
+        fm.features.iter().enumerate().any(|(mj, f)| {
+            f.kind == crate::context::FeatureKind::Missing
+                && &f.source == source
+                && mj != j
+                && cell
+                    .rows
+                    .iter()
+                    .filter(|&&r| fm.x[[r as usize, mj]] >= 0.5)
+                    .count()
+                    * 10
+                    >= cell.rows.len() * 9
+        })
+    })
+}
+
 /// Evidence and the one-sentence reason for a trigger.
 fn explain(c: &Checked, rule: Rule, fm: &FeatureMatrix, labels: &Labels) -> (Evidence, String) {
     let (columns, values): (Vec<String>, Vec<String>) = c
@@ -600,7 +625,7 @@ fn explain(c: &Checked, rule: Rule, fm: &FeatureMatrix, labels: &Labels) -> (Evi
                 }
             ),
         };
-        if c.contradicted > 0 {
+        if c.contradicted > 0 && !c.blind {
             format!(
                 "{head}, yet {} of them resemble other classes on their remaining features",
                 c.contradicted

@@ -188,6 +188,9 @@ pub(super) struct Baseline {
     f1: Vec<[f64; BINS]>,
     /// Per class: smoothed share of its rows whose label most neighbours deny.
     contradicted: Vec<f64>,
+    /// Per class: `KL(f1 ‖ f0)` of the capped ratio, the expected evidence per
+    /// relabelled row.
+    kl: Vec<f64>,
 }
 
 impl Baseline {
@@ -210,11 +213,30 @@ impl Baseline {
             f0.push(null);
             f1.push(alt);
         }
+        let kl = f0
+            .iter()
+            .zip(&f1)
+            .map(|(a, b)| {
+                (0..BINS)
+                    .map(|i| b[i] * (b[i] / a[i]).ln().min(MAX_ROW_LLR))
+                    .sum::<f64>()
+                    .max(0.0)
+            })
+            .collect();
         Baseline {
             f0,
             f1,
             contradicted,
+            kl,
         }
+    }
+
+    /// Whether the likelihood-ratio test is blind for class `t` with `rows` rows:
+    /// even relabelled rows would not, on average, reach `p ≤ 0.01`
+    /// (`rows · KL(f1 ‖ f0) < ln 100`) — the other columns cannot tell class `t`
+    /// from the rest.
+    pub fn blind(&self, t: u32, rows: usize) -> bool {
+        rows as f64 * self.kl[t as usize] < 100f64.ln()
     }
 
     /// Log-likelihood ratio "relabelled row" vs "ordinary row of class `t`" for a

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::stats::{binom_ln_tail, can_be_out_of_range};
+use super::stats::{binom_ln_tail, can_be_out_of_range, hyper_ln_tail};
 use crate::context::{FeatureInfo, Labels, Progress};
 use crate::knn::KnnGraph;
 
@@ -223,8 +223,9 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 /// Screen a cell before the costly neighbour check. Returns the ranking key (a
 /// `ln p`, smaller first) when the cell may be a trigger:
 /// * pure (`purity ≥ min_purity`) and it would be significant if every row with
-///   the label contradicted its neighbours (anomalous values — out of range, or a
-///   spike in a continuous column — rank first);
+///   the label contradicted its neighbours, or (for anomalous values — out of
+///   range, or a spike in a continuous column — which rank first) its label
+///   concentration alone is significant;
 /// * or its screened suspects concentrate in one label (share ≥ [`CONCENTRATION`])
 ///   and are significantly
 ///   more than the label's suspect rate predicts.
@@ -242,8 +243,10 @@ pub(super) fn screen(
     let ln_thr = set.ln_alpha - ln_family;
     let ln_screen = binom_ln_tail(s.suspects, s.k, q);
     if s.purity() >= set.min_purity {
-        let ln_best = binom_ln_tail(s.k, s.m, q);
-        if ln_best > ln_thr {
+        let ln_best = binom_ln_tail(s.k, s.k, q);
+        let label = s.label as usize;
+        let ln_label = || hyper_ln_tail(s.k, facts.n_labelled, facts.class_counts[label], s.m);
+        if ln_best > ln_thr && !(anomalous && ln_label() <= ln_thr) {
             return None;
         }
         return Some(if anomalous { ln_best - 1e6 } else { ln_screen });
@@ -265,6 +268,8 @@ struct Run {
     value: f64,
     len: usize,
     out_of_range: bool,
+    /// Offset of its rows in [`ColumnScan::run_rows`].
+    start: usize,
 }
 
 /// A rare run that passed the uncorrected screen.
@@ -278,6 +283,8 @@ struct Kept {
 /// What one column pass found.
 struct ColumnScan {
     runs: Vec<Run>,
+    /// Rows of every run, concatenated, each run's rows ascending.
+    run_rows: Vec<u32>,
     /// Per suspect row: index into `runs` of its value, or [`NONE`].
     suspect_run: Vec<u32>,
     /// Rare runs (support within bounds) seen.
@@ -288,81 +295,101 @@ struct ColumnScan {
     continuous: bool,
 }
 
-/// Sort one column and cut it into runs of equal values. `value` is out of range
-/// when it lies beyond `[q.001, q.999] ± ¼ (q.999 − q.001)` of the *other* values.
+/// Inverse of [`order_key`].
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Sort one column's values and cut them into runs of equal values; then collect
+/// the rows of the runs repeated at least `min_support` times in one more pass
+/// (a binary search among the repeated values per row — continuous columns have
+/// few). A value is out of range when it lies beyond
+/// `[q.001, q.999] ± ¼ (q.999 − q.001)` of the column's *other* values.
 fn scan_column(
-    x: &Array2<f64>,
-    j: usize,
+    col: &[f64],
     info: &FeatureInfo,
     facts: &RowFacts,
     set: &SearchSettings,
 ) -> ColumnScan {
-    let n = x.nrows();
-    let mut keys: Vec<(u64, u32)> = (0..n).map(|i| (order_key(x[[i, j]]), i as u32)).collect();
-    keys.sort_unstable();
-    let values: Vec<f64> = keys.iter().map(|&(_, i)| x[[i as usize, j]]).collect();
+    let n = col.len();
+    let mut sorted: Vec<u64> = col.iter().map(|&v| order_key(v)).collect();
+    sorted.sort_unstable();
     let mut scan = ColumnScan {
         runs: Vec::new(),
+        run_rows: Vec::new(),
         suspect_run: vec![NONE; facts.suspect_rows.len()],
         rare: 0,
         kept: Vec::new(),
         continuous: false,
     };
-    let mut unique = 0usize;
     let ranged = can_be_out_of_range(info);
+    let (mut unique, mut repeated) = (0usize, Vec::new());
     let mut a = 0;
     while a < n {
         let mut b = a + 1;
-        while b < n && keys[b].0 == keys[a].0 {
+        while b < n && sorted[b] == sorted[a] {
             b += 1;
         }
-        let len = b - a;
-        unique += usize::from(len == 1);
-        if len >= set.min_support {
-            let value = values[a];
-            let out_of_range = ranged && outside_others(&values, a, b, value);
-            let id = scan.runs.len() as u32;
+        unique += usize::from(b - a == 1);
+        if b - a >= set.min_support {
+            let value = from_order_key(sorted[a]);
             scan.runs.push(Run {
                 value,
-                len,
-                out_of_range,
+                len: b - a,
+                out_of_range: ranged && outside_others(&sorted, a, b, value),
+                start: scan.run_rows.len(),
             });
-            for &(_, r) in &keys[a..b] {
-                let p = facts.suspect_pos[r as usize];
-                if p != NONE {
-                    scan.suspect_run[p as usize] = id;
-                }
-            }
-            if len <= set.max_support {
-                scan.rare += 1;
-                let rows: Vec<u32> = keys[a..b].iter().map(|&(_, r)| r).collect();
-                let st = CellStats::of(&rows, facts, set.min_purity);
-                // Spikes are judged once the column's uniqueness is known: screen
-                // them as anomalous here and re-screen with the truth later.
-                if screen(&st, true, 0.0, facts, set).is_some() {
-                    scan.kept.push(Kept {
-                        rows,
-                        value,
-                        out_of_range,
-                        st,
-                    });
-                }
-            }
+            scan.run_rows.extend(std::iter::repeat_n(0, b - a));
+            repeated.push(sorted[a]);
         }
         a = b;
     }
     scan.continuous = 2 * unique >= n;
+    drop(sorted);
+    if repeated.is_empty() {
+        return scan;
+    }
+    // Rows of each run, ascending (rows are visited in order).
+    let mut fill: Vec<usize> = scan.runs.iter().map(|r| r.start).collect();
+    for (i, &v) in col.iter().enumerate() {
+        if let Ok(id) = repeated.binary_search(&order_key(v)) {
+            scan.run_rows[fill[id]] = i as u32;
+            fill[id] += 1;
+            let p = facts.suspect_pos[i];
+            if p != NONE {
+                scan.suspect_run[p as usize] = id as u32;
+            }
+        }
+    }
+    for run in &scan.runs {
+        if run.len > set.max_support {
+            continue;
+        }
+        scan.rare += 1;
+        let rows = scan.run_rows[run.start..run.start + run.len].to_vec();
+        let st = CellStats::of(&rows, facts, set.min_purity);
+        // Screened as anomalous here (a superset); re-screened with the column's
+        // real status and the family size once every column is done.
+        if screen(&st, true, 0.0, facts, set).is_some() {
+            scan.kept.push(Kept {
+                rows,
+                value: run.value,
+                out_of_range: run.out_of_range,
+                st,
+            });
+        }
+    }
     scan
 }
 
-/// Whether `value` (the run `a..b` of `sorted`) lies outside the fence built from
-/// the remaining values.
-fn outside_others(sorted: &[f64], a: usize, b: usize, value: f64) -> bool {
+/// Whether `value` (the run `a..b` of the sorted keys) lies outside the fence
+/// built from the remaining values.
+fn outside_others(sorted: &[u64], a: usize, b: usize, value: f64) -> bool {
     let rest = sorted.len() - (b - a);
     if rest < 2 {
         return false;
     }
-    let at = |r: usize| if r < a { sorted[r] } else { sorted[r + b - a] };
+    let at = |r: usize| from_order_key(if r < a { sorted[r] } else { sorted[r + b - a] });
     let q = |p: f64| {
         let pos = p * (rest - 1) as f64;
         let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
@@ -391,10 +418,17 @@ pub(super) fn search(
 ) -> Candidates {
     let d = x.ncols();
     progress.start("backdoor trigger search", d as u64);
+    // Column-major copy: one sequential pass instead of `d` strided ones.
+    let mut cols: Vec<Vec<f64>> = (0..d).map(|_| Vec::with_capacity(x.nrows())).collect();
+    for row in x.rows() {
+        for (c, &v) in cols.iter_mut().zip(row) {
+            c.push(v);
+        }
+    }
     let scans: Vec<ColumnScan> = (0..d)
         .into_par_iter()
         .map(|j| {
-            let s = scan_column(x, j, &features[j], facts, set);
+            let s = scan_column(&cols[j], &features[j], facts, set);
             progress.advance(1);
             s
         })
@@ -421,12 +455,19 @@ pub(super) fn search(
         }
     }
     if set.max_columns >= 2 && !facts.suspect_rows.is_empty() {
-        found.extend(super::tuples::search_tuples(
-            x,
-            &scans_view(&scans),
-            facts,
-            set,
-        ));
+        // Suspects already carrying a single-value candidate are explained: left
+        // in, every tuple of their other columns would look concentrated too.
+        let mut explained = vec![false; facts.suspect_rows.len()];
+        for (_, cell, _) in &found {
+            for &r in &cell.rows {
+                let p = facts.suspect_pos[r as usize];
+                if p != NONE {
+                    explained[p as usize] = true;
+                }
+            }
+        }
+        let view = scans_view(&scans, &cols);
+        found.extend(super::tuples::search_tuples(&view, &explained, facts, set));
     }
     found.sort_by(|a, b| {
         a.0.total_cmp(&b.0)
@@ -443,13 +484,17 @@ pub(super) fn search(
 pub(super) struct RunView<'a> {
     /// Per column: (value, support, out_of_range) of each repeated value.
     pub runs: Vec<Vec<(f64, usize, bool)>>,
-    /// Per column: whether its values are mostly unique.
-    pub continuous: Vec<bool>,
+    /// Per column and repeated value: its rows, ascending.
+    pub run_rows: Vec<Vec<&'a [u32]>>,
     /// Per column: run index of each suspect row's value, or [`NONE`].
     pub suspect_run: Vec<&'a [u32]>,
+    /// Per column: whether its values are mostly unique.
+    pub continuous: Vec<bool>,
+    /// The columns of the feature matrix.
+    pub cols: &'a [Vec<f64>],
 }
 
-fn scans_view(scans: &[ColumnScan]) -> RunView<'_> {
+fn scans_view<'a>(scans: &'a [ColumnScan], cols: &'a [Vec<f64>]) -> RunView<'a> {
     RunView {
         runs: scans
             .iter()
@@ -460,8 +505,18 @@ fn scans_view(scans: &[ColumnScan]) -> RunView<'_> {
                     .collect()
             })
             .collect(),
+        run_rows: scans
+            .iter()
+            .map(|s| {
+                s.runs
+                    .iter()
+                    .map(|r| &s.run_rows[r.start..r.start + r.len])
+                    .collect()
+            })
+            .collect(),
         suspect_run: scans.iter().map(|s| s.suspect_run.as_slice()).collect(),
         continuous: scans.iter().map(|s| s.continuous).collect(),
+        cols,
     }
 }
 
@@ -538,4 +593,33 @@ fn conflicting_columns(a: &Cell, b: &Cell) -> bool {
         .iter()
         .zip(&b.values)
         .any(|(c, v)| a.cols.binary_search(c).is_ok_and(|pos| a.values[pos] != *v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_keys_sort_like_the_values() {
+        let mut g = crate::testdata::Gen::new(3);
+        let mut vals: Vec<f64> = (0..5000).map(|_| g.normal() * 1e3).collect();
+        vals.extend([
+            0.0,
+            -0.0,
+            1.0,
+            1.0,
+            -1e300,
+            1e300,
+            f64::MIN_POSITIVE,
+            -2.5,
+            -2.5,
+        ]);
+        let mut keys: Vec<u64> = vals.iter().map(|&v| order_key(v)).collect();
+        keys.sort_unstable();
+        let back: Vec<f64> = keys.iter().map(|&k| from_order_key(k)).collect();
+        vals.sort_by(f64::total_cmp);
+        assert!(back.iter().zip(&vals).all(|(a, b)| a == b));
+        assert_eq!(order_key(0.0), order_key(-0.0));
+        assert_eq!(from_order_key(order_key(-2.5)), -2.5);
+    }
 }

@@ -76,7 +76,7 @@
 //!
 //! Candidates that describe the same rows (a trigger written into three continuous
 //! columns appears once per column; a triple once per pair it extends) are merged
-//! greedily into one cell (see `search::merge`). A "trigger" spanning every column
+//! greedily into one cell (see `merge`). A "trigger" spanning every column
 //! is a duplicated row and is left to the duplicate detector.
 //!
 //! **Limits.** The smallest detectable group is `min_support` rows (default 3); in
@@ -102,6 +102,8 @@
 //! `0.5 · ln p_conf / ln threshold` (below 0.5); every other row scores 0.
 
 mod conflict;
+mod merge;
+mod report;
 mod search;
 mod stats;
 #[cfg(test)]
@@ -114,13 +116,14 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use self::conflict::{Reference, is_contradicted};
+use self::report::{Checked, Rule};
 use self::search::{
     CONCENTRATION, Cell, CellStats, NONE, RowFacts, SearchSettings, rows_with_label,
 };
-use self::stats::{binom_ln_tail, describe, hyper_ln_tail};
-use crate::context::{Context, Detector, FeatureMatrix, Labels};
+use self::stats::{binom_ln_tail, hyper_ln_tail};
+use crate::context::{Context, Detector, FeatureMatrix};
 use crate::error::{DetectError, Result};
-use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
+use crate::issue::DetectorReport;
 
 const NAME: &str = "trigger";
 
@@ -269,33 +272,6 @@ impl TriggerParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerValidParams(TriggerParams);
 
-/// Which rule made a cell a trigger.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Rule {
-    /// Pure and contradicted by the rest of the row.
-    Conflict,
-    /// Pure, an anomalous value (out of range or a spike), label concentration
-    /// significant, conflict supportive.
-    Anomalous,
-    /// Impure, but its contradicted rows concentrate in one label.
-    Concentrated,
-}
-
-/// A cell after the conflict check.
-struct Checked {
-    cell: Cell,
-    st: CellStats,
-    /// Rows labelled `t` and whether each is contradicted (None: not checked).
-    label_rows: Vec<(u32, bool)>,
-    contradicted: usize,
-    expected: f64,
-    rule: Option<Rule>,
-    /// Decades by which the deciding p-value beats the threshold (negative: short).
-    excess: f64,
-    /// The conflict test had no power for this label.
-    blind: bool,
-}
-
 impl Detector for TriggerValidParams {
     fn name(&self) -> &'static str {
         NAME
@@ -332,7 +308,7 @@ impl Detector for TriggerValidParams {
             labels.n_classes(),
             ctx.progress,
         );
-        let cells = search::merge(found.cells, &facts, &set);
+        let cells = merge::merge(found.cells, &facts, &set);
         let reference = Reference::new(
             &fm.x,
             &facts.labels,
@@ -377,7 +353,7 @@ impl Detector for TriggerValidParams {
             }
             checked.push(c);
         }
-        self.report(&mut report, checked, fm, labels);
+        report::report(p.min_purity, &mut report, checked, fm, labels);
         Ok(report)
     }
 }
@@ -471,75 +447,6 @@ impl TriggerValidParams {
             blind,
         }
     }
-
-    /// Turn checked cells into scores, row issues and findings.
-    fn report(
-        &self,
-        report: &mut DetectorReport,
-        checked: Vec<Checked>,
-        fm: &FeatureMatrix,
-        labels: &Labels,
-    ) {
-        // Per row: (score, index of the trigger) of its strongest flag.
-        let mut best: BTreeMap<u32, (f64, usize)> = BTreeMap::new();
-        let mut triggers: Vec<(Checked, Evidence, String)> = Vec::new();
-        for c in checked {
-            let Some(rule) = c.rule else {
-                let s = 0.5 * c.excess.clamp(0.0, 0.98);
-                for &(r, contra) in &c.label_rows {
-                    if contra || c.st.purity() >= self.0.min_purity {
-                        let slot = &mut report.scores[r as usize];
-                        *slot = slot.max(s);
-                    }
-                }
-                continue;
-            };
-            let e = c.excess.max(0.0);
-            let factor = c.st.purity().max(0.9);
-            let score = (0.5 + 0.5 * e / (e + 3.0) * factor).clamp(0.5, 1.0);
-            let idx = triggers.len();
-            for &(r, contra) in &c.label_rows {
-                if rule == Rule::Concentrated && !contra {
-                    continue;
-                }
-                let slot = &mut report.scores[r as usize];
-                *slot = slot.max(score);
-                let entry = best.entry(r).or_insert((score, idx));
-                if score > entry.0 {
-                    *entry = (score, idx);
-                }
-            }
-            let (evidence, reason) = explain(&c, rule, fm, labels);
-            triggers.push((c, evidence, reason));
-        }
-        for (&row, &(score, idx)) in &best {
-            let (_, evidence, reason) = &triggers[idx];
-            report.issues.push(RowIssue {
-                row: row as usize,
-                kind: IssueKind::BackdoorTrigger,
-                score,
-                reason: reason.clone(),
-                evidence: evidence.clone(),
-            });
-        }
-        for (idx, (c, _, reason)) in triggers.iter().enumerate() {
-            let flagged = best.values().filter(|v| v.1 == idx).count();
-            let severity = if c.cell.out_of_range || c.excess >= 6.0 {
-                Severity::Critical
-            } else {
-                Severity::High
-            };
-            report.findings.push(DatasetFinding {
-                category: "backdoor_trigger".into(),
-                severity,
-                finding: format!("possible backdoor trigger: {reason}"),
-                recommendation: format!(
-                    "Inspect the {flagged} flagged rows and where they came from; drop them \
-                     before training unless this value is a documented, legitimate code."
-                ),
-            });
-        }
-    }
 }
 
 /// Whether the cell's value is what imputation wrote: for some column of the cell,
@@ -561,86 +468,4 @@ fn imputed_value(cell: &Cell, fm: &FeatureMatrix) -> bool {
                     >= cell.rows.len() * 9
         })
     })
-}
-
-/// Evidence and the one-sentence reason for a trigger.
-fn explain(c: &Checked, rule: Rule, fm: &FeatureMatrix, labels: &Labels) -> (Evidence, String) {
-    let (columns, values): (Vec<String>, Vec<String>) = c
-        .cell
-        .cols
-        .iter()
-        .zip(&c.cell.values)
-        .map(|(&j, &v)| describe(&fm.features[j], v))
-        .unzip();
-    let parts: Vec<String> = columns
-        .iter()
-        .zip(&values)
-        .map(|(c, v)| format!("{c}={v}"))
-        .collect();
-    let desc = match parts.len() {
-        1 => parts[0].clone(),
-        _ => format!(
-            "{} and {}",
-            parts[..parts.len() - 1].join(", "),
-            parts[parts.len() - 1]
-        ),
-    };
-    let label = &labels.classes[c.st.label as usize];
-    let purity = c.st.purity();
-    let pct = if purity >= 1.0 {
-        100.0
-    } else {
-        (purity * 100.0).floor()
-    };
-    let single = parts.len() == 1;
-    let m = c.cell.rows.len();
-    let reason = if rule == Rule::Concentrated {
-        format!(
-            "{desc} {} in {m} rows, and {} of those labelled '{label}' resemble other \
-             classes on their remaining features (about {:.1} expected)",
-            if single { "occurs" } else { "occur together" },
-            c.contradicted,
-            c.expected
-        )
-    } else {
-        let head = match (single, c.cell.out_of_range) {
-            (true, true) => format!(
-                "{desc} is outside the column's range and {pct}% of the {m} rows with it \
-                 are labelled '{label}'"
-            ),
-            (true, false) if c.cell.spike => format!(
-                "{desc} repeats in {m} rows of an otherwise continuous column and {pct}% \
-                 of them are labelled '{label}'"
-            ),
-            (true, false) => format!(
-                "{desc} is a rare value and {pct}% of the {m} rows with it are labelled \
-                 '{label}'"
-            ),
-            (false, oor) => format!(
-                "{desc}{} occur together in only {m} rows, {pct}% labelled '{label}'",
-                if oor {
-                    " (outside the usual range)"
-                } else {
-                    ""
-                }
-            ),
-        };
-        if c.contradicted > 0 && !c.blind {
-            format!(
-                "{head}, yet {} of them resemble other classes on their remaining features",
-                c.contradicted
-            )
-        } else {
-            head
-        }
-    };
-    let evidence = Evidence::Trigger {
-        columns,
-        values,
-        label: label.clone(),
-        support: m,
-        purity,
-        out_of_range: c.cell.out_of_range,
-    };
-    (evidence, reason)
 }

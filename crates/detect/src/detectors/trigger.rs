@@ -19,7 +19,9 @@
 //! shared kNN graph share its label. Value pairs are counted only over suspects and
 //! only over columns where the row's value repeats (≥ `min_support` rows), then
 //! extended to triples over the pair's suspects (see `tuples`), so the tuple search
-//! stays near-linear.
+//! stays near-linear. Suspects that already carry a single-value candidate are
+//! left out of the tuple search: they would make every tuple of their other
+//! columns look concentrated.
 //!
 //! **Label concentration.** For a cell of `m` labelled rows, `k` of them labelled
 //! `t`, purity is `k / m` and, with `n_t` of `N` rows labelled `t`, the chance of
@@ -76,8 +78,10 @@
 //!
 //! Candidates that describe the same rows (a trigger written into three continuous
 //! columns appears once per column; a triple once per pair it extends) are merged
-//! greedily into one cell (see `merge`). A "trigger" spanning every column
-//! is a duplicated row and is left to the duplicate detector.
+//! greedily into one cell (see `merge`). Cells are then checked best first, and
+//! rows flagged by a better trigger are removed from the later cells (explaining
+//! away), so one planted group yields one finding. A "trigger" spanning every
+//! column is a duplicated row and is left to the duplicate detector.
 //!
 //! **Limits.** The smallest detectable group is `min_support` rows (default 3); in
 //! practice 5–6 rows on well-separated data, more where the other columns barely
@@ -85,16 +89,22 @@
 //! values, through rule B's label test, make up for it). A trigger whose value is
 //! common among clean rows is found only through a rarer tuple (rule C). A
 //! legitimate value that is rare, pure *and* whose rows resemble another class is
-//! indistinguishable from a trigger; an out-of-range sentinel code or an imputed
-//! spike is flagged only when its rows also conflict with their neighbours. Labels
+//! indistinguishable from a trigger. An out-of-range sentinel code or a default
+//! value repeated in a continuous column is flagged only when its rows also
+//! conflict with their neighbours, or when the other columns cannot judge label
+//! `t` at all (rule B's blind case); imputed values that the feature builder
+//! marked missing are never flagged by rule B. Labels
 //! are required ([`DetectError::NeedsLabels`] otherwise): a dirty-label trigger is
 //! defined by its label.
 //!
-//! **Cost.** One sort per column (`O(d · n log n)`, parallel over columns), one pass
-//! over the shared kNN graph, `O(|S| · r²)` pair counting over `|S|` suspects with
-//! `r` repeated-value columns each, one `O(n)` pass per tuple kept, and
-//! `O((512 + 1024) · reference_rows · d)` per checked cell (at most
-//! `max_candidates`).
+//! **Cost.** A column-major copy of the matrix, one sort of `u64` keys per column
+//! (`O(d · n log n)`, parallel over columns), one pass over the shared kNN graph,
+//! `O(|S| · r²)` pair counting over `|S|` suspects with `r` repeated-value columns
+//! each, one pass over the smallest run's rows per tuple kept,
+//! `O(1024 · reference_rows · d)` per distinct set of trigger columns (baseline)
+//! and `O(512 · reference_rows · d)` per checked cell (at most `max_candidates`).
+//! Measured: 1,000,000 × 32 with two planted triggers and 5% ordinary label noise
+//! in 1.1–2.6 s (release, 2 busy cores).
 //!
 //! **Scores.** A flagged row scores `0.5 + 0.5 · e/(e + 3) · max(purity, 0.9)`, with
 //! `e` the decades by which the deciding p-value beats its threshold; rows of the

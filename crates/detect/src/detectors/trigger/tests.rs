@@ -264,11 +264,40 @@ fn blind_spike_is_flagged_unless_imputed() {
 }
 
 #[test]
-fn same_seed_same_report() {
-    let c = case_in_range(2);
-    let (a, b) = (run(&c), run(&c));
+fn same_seed_same_report_on_any_thread_count() {
+    let c = case_triple_integer(4);
+    let a = run(&c);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b = pool.install(|| run(&c));
+    assert!(!a.issues.is_empty());
     assert_eq!(a.scores, b.scores);
     assert_eq!(a.issues, b.issues);
+    assert_eq!(a.findings, b.findings);
+}
+
+#[test]
+fn scores_split_at_one_half_and_missing_labels_are_never_flagged() {
+    let mut c = case_out_of_range(1);
+    // Drop a tenth of the labels, including two poisoned rows.
+    let dropped: Vec<usize> = (0..c.fm.n_rows())
+        .step_by(10)
+        .chain(c.poisoned[..2].iter().copied())
+        .collect();
+    for &r in &dropped {
+        c.labels.codes[r] = None;
+    }
+    c.poisoned.retain(|r| !dropped.contains(r));
+    let r = run(&c);
+    assert_quality("missing_labels", quality(&c, &r), 0.95, 0.002);
+    let flagged: Vec<usize> = r.issues.iter().map(|i| i.row).collect();
+    assert!(flagged.iter().all(|f| c.labels.codes[*f].is_some()));
+    for (row, &s) in r.scores.iter().enumerate() {
+        assert!((0.0..=1.0).contains(&s));
+        assert_eq!(s >= 0.5, flagged.contains(&row), "row {row} score {s}");
+    }
 }
 
 #[test]

@@ -59,6 +59,15 @@ fn debug_case() {
     let r = run(&c);
     eprintln!("{:?}", quality(&c, &r));
     eprintln!("poisoned {:?}", c.poisoned);
+    for f in &r.findings {
+        eprintln!(
+            "{} [{}] {} / {}",
+            f.category, f.severity, f.finding, f.recommendation
+        );
+    }
+    if let Some(i) = r.issues.first() {
+        eprintln!("row {} score {:.3}: {}", i.row, i.score, i.reason);
+    }
 }
 
 /// Release-build timing at 1,000,000 × 32 (24 continuous, 8 integer 0..5 columns,

@@ -385,9 +385,17 @@ def md_table(df, index_name, digits=2):
     cols = list(df.columns)
     lines = ["| " + " | ".join([index_name] + [str(c) for c in cols]) + " |",
              "|" + "---|" * (len(cols) + 1)]
-    for idx, r in df.iterrows():
-        lines.append("| " + " | ".join([str(idx)] + [fmt(r[c], digits) if not isinstance(r[c], str) else r[c]
-                                                     for c in cols]) + " |")
+    for idx in df.index:
+        cells = []
+        for c in cols:
+            v = df.at[idx, c]
+            if isinstance(v, str):
+                cells.append(v)
+            elif pd.api.types.is_integer_dtype(df[c].dtype):
+                cells.append(str(int(v)))
+            else:
+                cells.append(fmt(float(v), digits))
+        lines.append("| " + " | ".join([str(idx)] + cells) + " |")
     return "\n".join(lines)
 
 

@@ -70,13 +70,17 @@ fn reproduces_the_committed_fixture_manifest() {
         .env("SOURCE_DATE_EPOCH", "1704067200")
         .expect_code(0);
     let fixture = repo_root().join("fixtures/provenance");
+    let hint = "if the change is intended (new version, format or encoding), regenerate with \
+                `cargo run -p datavet-ingest --example provenance_fixtures`";
     assert_eq!(
         dir.read("fx/manifest.json"),
-        std::fs::read_to_string(fixture.join("manifest.json")).unwrap()
+        std::fs::read_to_string(fixture.join("manifest.json")).unwrap(),
+        "{hint}"
     );
-    assert_eq!(
-        dir.read_bytes("fx/manifest.json.rows"),
-        std::fs::read(fixture.join("manifest.json.rows")).unwrap()
+    assert!(
+        dir.read_bytes("fx/manifest.json.rows")
+            == std::fs::read(fixture.join("manifest.json.rows")).unwrap(),
+        "row sidecar differs; {hint}"
     );
 }
 

@@ -372,3 +372,87 @@ fn output_to_a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn scans_parquet_jsonl_and_folders_like_csv() {
+    let dir = Dir::new();
+    let data = dir.fixture(DEMO);
+    let d = data.to_str().unwrap();
+    // Parquet written by datavet itself from the clean rows, then scanned.
+    dir.run(&[
+        "scan",
+        d,
+        "--label",
+        "label",
+        "--clean",
+        "clean.parquet",
+        "--quiet",
+    ])
+    .expect_code(1);
+    let run = dir
+        .run(&[
+            "scan",
+            "clean.parquet",
+            "--label",
+            "label",
+            "--json",
+            "p.json",
+            "--fail-on",
+            "never",
+        ])
+        .expect_code(0);
+    assert!(run.stdout().contains("clean.parquet"), "{}", run.stdout());
+    let report = json(&dir.join("p.json"));
+    assert!(report["dataset"]["rows"].as_u64().unwrap() > 1600);
+    // JSON Lines with a label-conflicting exact duplicate.
+    let mut jsonl = String::new();
+    for i in 0..60 {
+        let (x, label) = if i % 2 == 0 {
+            (i as f64 * 0.01, "a")
+        } else {
+            (5.0 + i as f64 * 0.01, "b")
+        };
+        jsonl.push_str(&format!(
+            "{{\"x\": {x}, \"y\": {}, \"label\": \"{label}\"}}\n",
+            x * 2.0
+        ));
+    }
+    jsonl.push_str("{\"x\": 0.0, \"y\": 0.0, \"label\": \"b\"}\n");
+    dir.write("shards/part-1.jsonl", &jsonl);
+    let run = dir
+        .run(&[
+            "scan",
+            "shards/part-1.jsonl",
+            "--label",
+            "label",
+            "--json",
+            "j.json",
+        ])
+        .expect_code(1);
+    let report = json(&dir.join("j.json"));
+    let kinds = report["summary"]["by_kind"].as_object().unwrap();
+    assert!(
+        kinds.contains_key("conflicting_duplicate"),
+        "{}",
+        run.stdout()
+    );
+    // A folder of shards reads every file, sorted, as one table.
+    dir.write(
+        "shards/part-2.jsonl",
+        "{\"x\": 9.0, \"y\": 18.0, \"label\": \"b\"}\n",
+    );
+    dir.run(&[
+        "scan",
+        "shards",
+        "--label",
+        "label",
+        "--json",
+        "f.json",
+        "--fail-on",
+        "never",
+    ])
+    .expect_code(0);
+    let report = json(&dir.join("f.json"));
+    assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(report["dataset"]["rows"], 62);
+}

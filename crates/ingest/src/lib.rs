@@ -32,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod diff;
 mod error;
 mod format;
 mod hash;
@@ -42,6 +43,7 @@ mod rowhash;
 mod source;
 mod verify;
 
+pub use diff::{ChangedRow, Retyped, RowDiff, RowDiffKind, SchemaDrift, diff_rows, schema_drift};
 pub use error::{IngestError, Result};
 pub use format::{Compression, Format};
 pub use hash::{FileDigest, IngestProgress, hash_file, hash_files, sha256_hex};
@@ -56,7 +58,6 @@ pub use read::{Dataset, ReadOptions, read_table};
 pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};
 pub use verify::{
-    ChangedRow, FileFacts, FileReport, FileStatus, Retyped, RowDiff, RowDiffKind, SchemaDrift,
-    SidecarStatus, Summary, VerifyOptions, VerifyReport, check_manifest_path, diff_rows,
-    schema_drift, verify, verify_manifest,
+    FileFacts, FileReport, FileStatus, SidecarStatus, Summary, VerifyOptions, VerifyReport,
+    check_manifest_path, verify, verify_manifest,
 };

@@ -19,7 +19,9 @@
 //! shared kNN graph share its label. Value pairs are counted only over suspects and
 //! only over columns where the row's value repeats (≥ `min_support` rows), then
 //! extended to triples over the pair's suspects (see `tuples`), so the tuple search
-//! stays near-linear.
+//! stays near-linear. Suspects that already carry a single-value candidate are
+//! left out of the tuple search: they would make every tuple of their other
+//! columns look concentrated.
 //!
 //! **Label concentration.** For a cell of `m` labelled rows, `k` of them labelled
 //! `t`, purity is `k / m` and, with `n_t` of `N` rows labelled `t`, the chance of
@@ -28,54 +30,90 @@
 //!
 //! **Conflict with the rest of the row.** A rare, pure value can be a genuinely
 //! predictive feature. What a trigger adds is that its rows look like *another*
-//! class once the trigger columns are ignored. For the cell's rows labelled `t` we
-//! recompute `k`-NN votes on all columns except the cell's (against a seeded sample
-//! of `reference_rows` labelled rows, skipping the cell's own rows so that rows
-//! sharing a trigger cannot vouch for each other; coordinates clipped to ±8 robust
-//! units) and count the `k_d` rows whose label is held by fewer than half of their
-//! neighbours. Under the null — the value is an ordinary (perhaps predictive)
-//! feature — the cell's `k` rows labelled `t` are ordinary rows of class `t`, each
-//! contradicted with the rate `q_t = P(contradicted | y = t)` measured the same way
-//! on a seeded baseline sample of rows (Laplace-smoothed, `(c + 1) / (B_t + 2)`), so
-//! `p_conf = P(X ≥ k_d), X ~ Binomial(k, q_t)`. Conditioning on the label matters:
-//! a pure cell of a hard class is expected to be contradicted at that class's
-//! rate, not at the table-wide one.
+//! class once the trigger columns are ignored. For the cell's rows labelled `t` (a
+//! seeded sample of 512 in larger cells) we recompute `k`-NN votes on every column
+//! except the cell's, against a seeded sample of `reference_rows` labelled rows,
+//! skipping the cell's own rows so that rows sharing a trigger cannot vouch for each
+//! other (coordinates clipped to ±8 robust units). Each row gets its `t`-share `s`
+//! (binned to tenths); it is *contradicted* when `s < ½`.
+//!
+//! The null is "the value is an ordinary, perhaps predictive, feature": the rows
+//! are ordinary rows of class `t`. On a seeded baseline sample (1024 rows, same
+//! columns dropped) we measure, per class, `f0_t(s)` — the `t`-share of rows
+//! labelled `t` — and `f1_t(s)` — the `t`-share of rows of other classes, i.e. what
+//! a relabelled row looks like — and `q_t = P(contradicted | y = t)`. Two tests on
+//! the `k` checked rows, the better one doubled (Bonferroni over the two):
+//! * likelihood ratio: `p ≤ exp(−Σᵢ ln f1_t(sᵢ)/f0_t(sᵢ))` (Markov's inequality,
+//!   as `E_f0[f1/f0] = 1`); each term capped at `ln 50`, and `f0` smoothed towards
+//!   `f1` with 4 pseudo-rows so thin baseline bins stay conservative;
+//! * count: `p = P(X ≥ k_d), X ~ Binomial(k, q_t)` with `k_d` contradicted rows
+//!   (stronger when a cell mixes relabelled and genuine rows).
+//!
+//! Conditioning on the label matters: a pure cell of a hard class is expected to be
+//! contradicted at that class's rate, not at the table-wide one. An effect-size
+//! floor keeps large legitimate cells with a slight shift from being flagged
+//! wholesale: at least `max(0.3, q_t + 0.15)` of the checked rows must be
+//! contradicted for rules A and B.
 //!
 //! **Decision.** With Bonferroni over the family `M` a cell was drawn from (single
 //! values: rare runs × classes; pairs: distinct (pair, label) keys among suspects;
 //! triples: distinct extensions), and `α/2` per family (singles, tuples), a cell is
 //! a trigger when
-//! * (A) `purity ≥ min_purity` and `M · p_conf ≤ α/2` — all rows labelled `t` are
-//!   flagged; or
-//! * (B) a value is out of range (beyond `[q.001, q.999] ± ¼ (q.999 − q.001)` of the
-//!   column's other values), `purity ≥ min_purity`, `M · p_label ≤ α/2` and the
-//!   conflict is at least suggestive (`p_conf ≤ 0.01`) — all rows labelled `t` are
-//!   flagged; or
+//! * (A) `purity ≥ min_purity`, the effect floor holds and `M · p_conf ≤ α/2` — all
+//!   rows labelled `t` are flagged; or
+//! * (B) a value is *anomalous* — out of range (beyond `[q.001, q.999] ± ¼
+//!   (q.999 − q.001)` of the column's other values) or a *spike* (repeated in a
+//!   column where at least half the rows hold a value no other row has: a written,
+//!   not measured, value) — `purity ≥ min_purity`, `M · p_label ≤ α/2`, the value
+//!   is not explained by imputation (the source column's missing indicator is 1 in
+//!   ≥ 90% of the cell), and either the conflict is supportive (effect floor and
+//!   `p_conf ≤ 0.01`) or the conflict test is blind for `t` (`k · KL(f1_t ‖ f0_t)
+//!   < ln 100`: even relabelled rows would not be expected to reach `p ≤ 0.01`,
+//!   because the other columns cannot tell `t` from the other classes) — all rows
+//!   labelled `t` are flagged; or
 //! * (C) the cell is not pure (its values are also common among clean rows) but the
-//!   contradicted rows concentrate in `t` (share ≥ `min_purity`), `k_d ≥
-//!   min_support` and `M · p_conf ≤ α/2` — only the contradicted rows labelled `t`
-//!   are flagged.
+//!   contradicted rows concentrate in `t` (share ≥ 0.75 of the cell's contradicted
+//!   rows), `k_d ≥ min_support` and `M · p_conf ≤ α/2` — only the contradicted rows
+//!   labelled `t` are flagged.
 //!
 //! Candidates that describe the same rows (a trigger written into three continuous
-//! columns appears once per column) are merged greedily into one cell over the
-//! union of their columns. A "trigger" spanning every column is a duplicated row
-//! and is left to the duplicate detector.
+//! columns appears once per column; a triple once per pair it extends) are merged
+//! greedily into one cell (see `merge`). Cells are then checked best first, and
+//! rows flagged by a better trigger are removed from the later cells (explaining
+//! away), so one planted group yields one finding. A "trigger" spanning every
+//! column is a duplicated row and is left to the duplicate detector.
 //!
-//! **Limits.** The smallest detectable group is `min_support` rows (default 3) and
-//! in practice about `ln(α / 2M) / ln q_t` rows (all contradicted) — 4–6 on
-//! well-separated data. A
-//! trigger whose value is common among clean rows is found only through a rarer
-//! tuple (rule C). A legitimate value that is rare, pure *and* whose rows resemble
-//! another class is indistinguishable from a trigger; an out-of-range sentinel code
-//! is flagged only when its rows also conflict with their neighbours. Labels are
-//! required ([`DetectError::NeedsLabels`] otherwise).
+//! **Limits.** The smallest detectable group is `min_support` rows (default 3); in
+//! practice 5–6 rows on well-separated data, more where the other columns barely
+//! separate the classes (the conflict evidence is then weak, and only anomalous
+//! values, through rule B's label test, make up for it). A trigger whose value is
+//! common among clean rows is found only through a rarer tuple (rule C). A
+//! legitimate value that is rare, pure *and* whose rows resemble another class is
+//! indistinguishable from a trigger. An out-of-range sentinel code or a default
+//! value repeated in a continuous column is flagged only when its rows also
+//! conflict with their neighbours, or when the other columns cannot judge label
+//! `t` at all (rule B's blind case); imputed values that the feature builder
+//! marked missing are never flagged by rule B. Labels
+//! are required ([`DetectError::NeedsLabels`] otherwise): a dirty-label trigger is
+//! defined by its label.
 //!
-//! **Scores.** A flagged row scores `0.5 + 0.5 · e/(e + 3) · purity`, with `e` the
-//! decades by which the deciding p-value beats its threshold; rows of the label in
-//! a cell that was checked but not flagged score `0.5 · ln p_conf / ln threshold`
-//! (below 0.5); every other row scores 0.
+//! **Cost.** A column-major copy of the matrix, one sort of `u64` keys per column
+//! (`O(d · n log n)`, parallel over columns), one pass over the shared kNN graph,
+//! `O(|S| · r²)` pair counting over `|S|` suspects with `r` repeated-value columns
+//! each, one pass over the smallest run's rows per tuple kept,
+//! `O(1024 · reference_rows · d)` per distinct set of trigger columns (baseline)
+//! and `O(512 · reference_rows · d)` per checked cell (at most `max_candidates`).
+//! Measured: 1,000,000 × 32 with two planted triggers and 5% ordinary label noise
+//! in 1.1–2.6 s (release, 2 busy cores).
+//!
+//! **Scores.** A flagged row scores `0.5 + 0.5 · e/(e + 3) · max(purity, 0.9)`, with
+//! `e` the decades by which the deciding p-value beats its threshold; rows of the
+//! label in a cell that was checked but not flagged score
+//! `0.5 · ln p_conf / ln threshold` (below 0.5); every other row scores 0.
 
 mod conflict;
+mod merge;
+mod report;
 mod search;
 mod stats;
 #[cfg(test)]
@@ -87,12 +125,15 @@ use std::collections::BTreeMap;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use self::conflict::Reference;
-use self::search::{Cell, CellStats, NONE, RowFacts, SearchSettings, rows_with_label};
-use self::stats::{binom_ln_tail, describe, hyper_ln_tail};
-use crate::context::{Context, Detector, FeatureMatrix, Labels};
+use self::conflict::{Reference, is_contradicted};
+use self::report::{Checked, Rule};
+use self::search::{
+    CONCENTRATION, Cell, CellStats, NONE, RowFacts, SearchSettings, rows_with_label,
+};
+use self::stats::{binom_ln_tail, hyper_ln_tail};
+use crate::context::{Context, Detector, FeatureMatrix};
 use crate::error::{DetectError, Result};
-use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
+use crate::issue::DetectorReport;
 
 const NAME: &str = "trigger";
 
@@ -100,8 +141,8 @@ const NAME: &str = "trigger";
 const BASELINE_ROWS: usize = 1024;
 
 /// At most this many rows of one cell get the neighbour check; larger cells are
-/// sampled and the count scaled up.
-const QUERY_CAP: usize = 2048;
+/// tested on a seeded sample of this size.
+const QUERY_CAP: usize = 512;
 
 /// Unchecked settings of the backdoor-trigger detector.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +165,8 @@ impl Default for TriggerParams {
             min_purity: 0.9,
             alpha: 1e-3,
             k: 10,
-            reference_rows: 4096,
-            max_candidates: 128,
+            reference_rows: 2048,
+            max_candidates: 64,
             max_columns: 3,
         }
     }
@@ -133,7 +174,7 @@ impl Default for TriggerParams {
 
 impl TriggerParams {
     /// Defaults: support 3 to 5% of rows, purity 0.9, family-wise α = 1e-3, `k = 10`,
-    /// 4096 reference rows, 128 candidates, tuples of up to 3 columns.
+    /// 2048 reference rows, 64 candidates, tuples of up to 3 columns.
     pub fn new() -> Self {
         Self::default()
     }
@@ -241,30 +282,6 @@ impl TriggerParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerValidParams(TriggerParams);
 
-/// Which rule made a cell a trigger.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Rule {
-    /// Pure and contradicted by the rest of the row.
-    Conflict,
-    /// Pure, out of range, label concentration significant.
-    OutOfRange,
-    /// Impure, but its contradicted rows concentrate in one label.
-    Concentrated,
-}
-
-/// A cell after the conflict check.
-struct Checked {
-    cell: Cell,
-    st: CellStats,
-    /// Rows labelled `t` and whether each is contradicted (None: not checked).
-    label_rows: Vec<(u32, bool)>,
-    contradicted: usize,
-    expected: f64,
-    rule: Option<Rule>,
-    /// Decades by which the deciding p-value beats the threshold (negative: short).
-    excess: f64,
-}
-
 impl Detector for TriggerValidParams {
     fn name(&self) -> &'static str {
         NAME
@@ -301,7 +318,7 @@ impl Detector for TriggerValidParams {
             labels.n_classes(),
             ctx.progress,
         );
-        let cells = search::merge(found.cells, &facts, &set);
+        let cells = merge::merge(found.cells, &facts, &set);
         let reference = Reference::new(
             &fm.x,
             &facts.labels,
@@ -312,39 +329,54 @@ impl Detector for TriggerValidParams {
         );
         let mut projections = BTreeMap::new();
         let mut checked = Vec::new();
-        for (i, cell) in cells.into_iter().enumerate() {
+        // Rows flagged by a better trigger are explained; cells are checked best
+        // first and lose those rows.
+        let mut claimed = vec![false; n];
+        for (i, mut cell) in cells.into_iter().enumerate() {
             if cell.cols.len() >= d {
                 continue;
             }
+            cell.rows.retain(|&r| !claimed[r as usize]);
             let st = CellStats::of(&cell.rows, &facts, p.min_purity);
             if st.m < set.min_support || st.m > set.max_support || st.label == NONE {
                 continue;
             }
-            let (proj, rates) = projections.entry(cell.cols.clone()).or_insert_with(|| {
+            let (proj, base) = projections.entry(cell.cols.clone()).or_insert_with(|| {
                 let proj = reference.project(&cell.cols);
-                let rates = proj.baseline_rates();
-                (proj, rates)
+                let base = proj.baseline();
+                (proj, base)
             });
-            let q = rates[st.label as usize];
             let seed = ctx.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            checked.push(self.check_cell(cell, st, q, proj, &facts, &set, seed));
+            let imputed = imputed_value(&cell, fm);
+            let c = self.check_cell(
+                cell,
+                st,
+                (proj, base),
+                &facts,
+                (set.ln_alpha, imputed),
+                seed,
+            );
+            if let Some(rule) = c.rule {
+                for &(r, contra) in &c.label_rows {
+                    claimed[r as usize] |= rule != Rule::Concentrated || contra;
+                }
+            }
+            checked.push(c);
         }
-        self.report(&mut report, checked, fm, labels);
+        report::report(p.min_purity, &mut report, checked, fm, labels);
         Ok(report)
     }
 }
 
 impl TriggerValidParams {
     /// Run the conflict check on one cell and apply rules A–C.
-    #[allow(clippy::too_many_arguments)]
     fn check_cell(
         &self,
         cell: Cell,
         st: CellStats,
-        q: f64,
-        proj: &conflict::Projected<'_, '_>,
+        (proj, base): (&conflict::Projected<'_, '_>, &conflict::Baseline),
         facts: &RowFacts,
-        set: &SearchSettings,
+        (ln_alpha, imputed): (f64, bool),
         seed: u64,
     ) -> Checked {
         let p = &self.0;
@@ -358,43 +390,61 @@ impl TriggerValidParams {
         } else {
             with_label.clone()
         };
-        let verdicts = proj.conflicts(&queries, &cell.rows);
+        let bins = proj.share_bins(&queries, &cell.rows, st.label);
+        // Rows not checked (large cells only) fall back on the screen.
         let mut label_rows: Vec<(u32, bool)> = with_label
             .iter()
             .map(|&r| (r, facts.suspect[r as usize]))
             .collect();
-        for (&r, &v) in queries.iter().zip(&verdicts) {
+        for (&r, &b) in queries.iter().zip(&bins) {
             if let Ok(pos) = with_label.binary_search(&r) {
-                label_rows[pos].1 = v;
+                label_rows[pos].1 = is_contradicted(b);
             }
         }
-        let hits = verdicts.iter().filter(|&&v| v).count();
-        let contradicted = ((hits as f64) * with_label.len() as f64 / queries.len().max(1) as f64)
-            .round() as usize;
-        let ln_conf = binom_ln_tail(contradicted, st.k, q);
+        // Evidence on the rows actually checked: the likelihood ratio of the vote
+        // shares, and the count of contradicted rows; the better of the two, ×2.
+        let llr: f64 = bins.iter().map(|&b| base.llr(st.label, b)).sum();
+        let hits = bins.iter().filter(|&&b| is_contradicted(b)).count();
+        let q = base.contradicted_rate(st.label);
+        let ln_count = binom_ln_tail(hits, queries.len(), q);
+        let ln_conf = ((-llr).min(ln_count) + std::f64::consts::LN_2).min(0.0);
+        let checked_share = hits as f64 / queries.len().max(1) as f64;
+        let large_effect = checked_share >= (q + 0.15).max(0.3);
+        let contradicted = (checked_share * with_label.len() as f64).round() as usize;
         let ln_label = hyper_ln_tail(
             st.k,
             facts.n_labelled,
             facts.class_counts[st.label as usize],
             st.m,
         );
-        let ln_thr = set.ln_alpha - cell.ln_family;
+        let ln_thr = ln_alpha - cell.ln_family;
         let pure = st.purity() >= p.min_purity;
+        let blind = base.blind(st.label, queries.len());
         let others = st.suspects_all - st.suspects;
         let share = contradicted as f64 / (contradicted + others).max(1) as f64;
         let decades = |ln_p: f64| (ln_thr - ln_p) / std::f64::consts::LN_10;
-        let (rule, excess) = if pure && ln_conf <= ln_thr {
-            (Some(Rule::Conflict), decades(ln_conf))
-        } else if pure && cell.out_of_range && ln_label <= ln_thr && ln_conf <= 0.01f64.ln() {
-            (Some(Rule::OutOfRange), decades(ln_label))
+        let rule = if pure && large_effect && ln_conf <= ln_thr {
+            Some(Rule::Conflict)
+        } else if pure
+            && (cell.out_of_range || cell.spike)
+            && ln_label <= ln_thr
+            && !imputed
+            && (blind || (large_effect && ln_conf <= 0.01f64.ln()))
+        {
+            Some(Rule::Anomalous)
         } else if !pure
             && contradicted >= p.min_support
-            && share >= p.min_purity
+            && share >= CONCENTRATION
             && ln_conf <= ln_thr
         {
-            (Some(Rule::Concentrated), decades(ln_conf))
+            Some(Rule::Concentrated)
         } else {
-            (None, ln_conf / ln_thr)
+            None
+        };
+        let excess = match rule {
+            Some(Rule::Anomalous) => decades(ln_label),
+            Some(_) => decades(ln_conf),
+            None => ln_conf / ln_thr,
         };
         Checked {
             cell,
@@ -404,153 +454,28 @@ impl TriggerValidParams {
             expected: st.k as f64 * q,
             rule,
             excess,
-        }
-    }
-
-    /// Turn checked cells into scores, row issues and findings.
-    fn report(
-        &self,
-        report: &mut DetectorReport,
-        checked: Vec<Checked>,
-        fm: &FeatureMatrix,
-        labels: &Labels,
-    ) {
-        // Per row: (score, index of the trigger) of its strongest flag.
-        let mut best: BTreeMap<u32, (f64, usize)> = BTreeMap::new();
-        let mut triggers: Vec<(Checked, Evidence, String)> = Vec::new();
-        for c in checked {
-            let Some(rule) = c.rule else {
-                let s = 0.5 * c.excess.clamp(0.0, 0.98);
-                for &(r, contra) in &c.label_rows {
-                    if contra || c.st.purity() >= self.0.min_purity {
-                        let slot = &mut report.scores[r as usize];
-                        *slot = slot.max(s);
-                    }
-                }
-                continue;
-            };
-            let e = c.excess.max(0.0);
-            let factor = c.st.purity().max(0.9);
-            let score = (0.5 + 0.5 * e / (e + 3.0) * factor).clamp(0.5, 1.0);
-            let idx = triggers.len();
-            for &(r, contra) in &c.label_rows {
-                if rule == Rule::Concentrated && !contra {
-                    continue;
-                }
-                let slot = &mut report.scores[r as usize];
-                *slot = slot.max(score);
-                let entry = best.entry(r).or_insert((score, idx));
-                if score > entry.0 {
-                    *entry = (score, idx);
-                }
-            }
-            let (evidence, reason) = explain(&c, rule, fm, labels);
-            triggers.push((c, evidence, reason));
-        }
-        for (&row, &(score, idx)) in &best {
-            let (_, evidence, reason) = &triggers[idx];
-            report.issues.push(RowIssue {
-                row: row as usize,
-                kind: IssueKind::BackdoorTrigger,
-                score,
-                reason: reason.clone(),
-                evidence: evidence.clone(),
-            });
-        }
-        for (idx, (c, _, reason)) in triggers.iter().enumerate() {
-            let flagged = best.values().filter(|v| v.1 == idx).count();
-            let severity = if c.cell.out_of_range || c.excess >= 6.0 {
-                Severity::Critical
-            } else {
-                Severity::High
-            };
-            report.findings.push(DatasetFinding {
-                category: "backdoor_trigger".into(),
-                severity,
-                finding: format!("possible backdoor trigger: {reason}"),
-                recommendation: format!(
-                    "Inspect the {flagged} flagged rows and where they came from; drop them \
-                     before training unless this value is a documented, legitimate code."
-                ),
-            });
+            blind,
         }
     }
 }
 
-/// Evidence and the one-sentence reason for a trigger.
-fn explain(c: &Checked, rule: Rule, fm: &FeatureMatrix, labels: &Labels) -> (Evidence, String) {
-    let (columns, values): (Vec<String>, Vec<String>) = c
-        .cell
-        .cols
-        .iter()
-        .zip(&c.cell.values)
-        .map(|(&j, &v)| describe(&fm.features[j], v))
-        .unzip();
-    let parts: Vec<String> = columns
-        .iter()
-        .zip(&values)
-        .map(|(c, v)| format!("{c}={v}"))
-        .collect();
-    let desc = match parts.len() {
-        1 => parts[0].clone(),
-        _ => format!(
-            "{} and {}",
-            parts[..parts.len() - 1].join(", "),
-            parts[parts.len() - 1]
-        ),
-    };
-    let label = &labels.classes[c.st.label as usize];
-    let purity = c.st.purity();
-    let pct = if purity >= 1.0 {
-        100.0
-    } else {
-        (purity * 100.0).floor()
-    };
-    let single = parts.len() == 1;
-    let m = c.cell.rows.len();
-    let reason = if rule == Rule::Concentrated {
-        format!(
-            "{desc} {} in {m} rows, and {} of those labelled '{label}' resemble other \
-             classes on their remaining features (about {:.1} expected)",
-            if single { "occurs" } else { "occur together" },
-            c.contradicted,
-            c.expected
-        )
-    } else {
-        let head = match (single, c.cell.out_of_range) {
-            (true, true) => format!(
-                "{desc} is outside the column's range and {pct}% of the {m} rows with it \
-                 are labelled '{label}'"
-            ),
-            (true, false) => format!(
-                "{desc} is a rare value and {pct}% of the {m} rows with it are labelled \
-                 '{label}'"
-            ),
-            (false, oor) => format!(
-                "{desc}{} occur together in only {m} rows, {pct}% labelled '{label}'",
-                if oor {
-                    " (outside the usual range)"
-                } else {
-                    ""
-                }
-            ),
-        };
-        if c.contradicted > 0 {
-            format!(
-                "{head}, yet {} of them resemble other classes on their remaining features",
-                c.contradicted
-            )
-        } else {
-            head
-        }
-    };
-    let evidence = Evidence::Trigger {
-        columns,
-        values,
-        label: label.clone(),
-        support: m,
-        purity,
-        out_of_range: c.cell.out_of_range,
-    };
-    (evidence, reason)
+/// Whether the cell's value is what imputation wrote: for some column of the cell,
+/// the missing-indicator column of the same source is 1 in at least 90% of the
+/// cell's rows.
+fn imputed_value(cell: &Cell, fm: &FeatureMatrix) -> bool {
+    cell.cols.iter().any(|&j| {
+        let source = &fm.features[j].source;
+        fm.features.iter().enumerate().any(|(mj, f)| {
+            f.kind == crate::context::FeatureKind::Missing
+                && &f.source == source
+                && mj != j
+                && cell
+                    .rows
+                    .iter()
+                    .filter(|&&r| fm.x[[r as usize, mj]] >= 0.5)
+                    .count()
+                    * 10
+                    >= cell.rows.len() * 9
+        })
+    })
 }

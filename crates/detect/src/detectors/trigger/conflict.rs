@@ -90,11 +90,26 @@ pub(super) struct Projected<'r, 'a> {
     flat: Vec<f64>,
 }
 
+/// Vote shares are binned to tenths: bin `b` holds shares in `[b − ½, b + ½) / 10`.
+pub(super) const BINS: usize = 11;
+
+/// Largest per-row log-likelihood ratio counted, `ln 50`, so that a sparsely
+/// estimated baseline bin cannot make one row decisive.
+const MAX_ROW_LLR: f64 = 3.912;
+
+/// Bin of the share `same / total`.
+fn share_bin(same: usize, total: usize) -> u8 {
+    if total == 0 {
+        return (BINS / 2) as u8;
+    }
+    ((same as f64 / total as f64) * (BINS - 1) as f64).round() as u8
+}
+
 impl Projected<'_, '_> {
-    /// Whether each query row's label is held by fewer than half of its `k`
-    /// nearest reference rows, skipping the row itself and the rows of `cell`
-    /// (ascending), so that rows sharing a trigger cannot vouch for each other.
-    pub fn conflicts(&self, queries: &[u32], cell: &[u32]) -> Vec<bool> {
+    /// Labels of the `k` nearest reference rows of each query, skipping the row
+    /// itself and the rows of `cell` (ascending), so that rows sharing a trigger
+    /// cannot vouch for each other.
+    fn neighbour_labels(&self, queries: &[u32], cell: &[u32]) -> Vec<Vec<u32>> {
         let r = self.reference;
         let w = self.keep.len();
         let skip: Vec<bool> = r
@@ -119,30 +134,125 @@ impl Projected<'_, '_> {
                     let d2: f64 = row.iter().zip(&point).map(|(a, b)| (a - b) * (a - b)).sum();
                     push_best(&mut best, r.k, d2, pos as u32);
                 }
-                let own = r.labels[q as usize];
-                let same = best
-                    .iter()
-                    .filter(|&&(_, pos)| r.labels[r.rows[pos as usize] as usize] == own)
-                    .count();
-                !best.is_empty() && 2 * same < best.len()
+                best.iter()
+                    .map(|&(_, pos)| r.labels[r.rows[pos as usize] as usize])
+                    .collect()
             })
             .collect()
     }
 
-    /// Per class `c`: the smoothed share of baseline rows labelled `c` whose label
-    /// conflicts with their neighbours, `(conflicts + 1) / (rows + 2)`.
-    pub fn baseline_rates(&self) -> Vec<f64> {
-        let r = self.reference;
-        let conf = self.conflicts(&r.baseline, &[]);
-        let mut counts = vec![(0usize, 0usize); r.n_classes];
-        for (&row, c) in r.baseline.iter().zip(conf) {
-            let e = &mut counts[r.labels[row as usize] as usize];
-            e.0 += usize::from(c);
-            e.1 += 1;
-        }
-        counts
-            .into_iter()
-            .map(|(c, total)| (c as f64 + 1.0) / (total as f64 + 2.0))
+    /// For each query row, the binned share of its neighbours that carry `label`.
+    pub fn share_bins(&self, queries: &[u32], cell: &[u32], label: u32) -> Vec<u8> {
+        self.neighbour_labels(queries, cell)
+            .iter()
+            .map(|nb| share_bin(nb.iter().filter(|&&c| c == label).count(), nb.len()))
             .collect()
     }
+
+    /// Vote-share distributions on the baseline rows, per class.
+    pub fn baseline(&self) -> Baseline {
+        let r = self.reference;
+        let votes = self.neighbour_labels(&r.baseline, &[]);
+        let c = r.n_classes;
+        // own[t][b]: rows labelled t whose t-share falls in bin b; other[t][b]: rows
+        // not labelled t whose t-share falls in bin b.
+        let mut own = vec![[0usize; BINS]; c];
+        let mut other = vec![[0usize; BINS]; c];
+        let mut counts = vec![0usize; c];
+        for (&row, nb) in r.baseline.iter().zip(&votes) {
+            for label in nb {
+                counts[*label as usize] += 1;
+            }
+            let y = r.labels[row as usize];
+            for t in 0..c {
+                let bin = share_bin(counts[t], nb.len()) as usize;
+                if t as u32 == y {
+                    own[t][bin] += 1;
+                } else {
+                    other[t][bin] += 1;
+                }
+            }
+            for label in nb {
+                counts[*label as usize] = 0;
+            }
+        }
+        Baseline::from_counts(&own, &other)
+    }
+}
+
+/// How the neighbours of ordinary rows vote, per class `t`: `f0` is the
+/// distribution of the `t`-share among rows labelled `t`, `f1` among rows of other
+/// classes (what a relabelled row looks like).
+pub(super) struct Baseline {
+    f0: Vec<[f64; BINS]>,
+    f1: Vec<[f64; BINS]>,
+    /// Per class: smoothed share of its rows whose label most neighbours deny.
+    contradicted: Vec<f64>,
+    /// Per class: `KL(f1 ‖ f0)` of the capped ratio, the expected evidence per
+    /// relabelled row.
+    kl: Vec<f64>,
+}
+
+impl Baseline {
+    /// Smoothing: `f1` adds ½ to every bin; `f0` adds 4 pseudo-rows spread like
+    /// `f1`, which pulls `f0` up exactly where a relabelled row would land and so
+    /// keeps the likelihood ratio conservative where the baseline is thin.
+    fn from_counts(own: &[[usize; BINS]], other: &[[usize; BINS]]) -> Baseline {
+        let mut f0 = Vec::with_capacity(own.len());
+        let mut f1 = Vec::with_capacity(own.len());
+        let mut contradicted = Vec::with_capacity(own.len());
+        for (o, x) in own.iter().zip(other) {
+            let n1: usize = x.iter().sum();
+            let alt: [f64; BINS] =
+                std::array::from_fn(|b| (x[b] as f64 + 0.5) / (n1 as f64 + 0.5 * BINS as f64));
+            let n0: usize = o.iter().sum();
+            let null: [f64; BINS] =
+                std::array::from_fn(|b| (o[b] as f64 + 4.0 * alt[b]) / (n0 as f64 + 4.0));
+            let below: usize = o[..BINS / 2].iter().sum();
+            contradicted.push((below as f64 + 1.0) / (n0 as f64 + 2.0));
+            f0.push(null);
+            f1.push(alt);
+        }
+        let kl = f0
+            .iter()
+            .zip(&f1)
+            .map(|(a, b)| {
+                (0..BINS)
+                    .map(|i| b[i] * (b[i] / a[i]).ln().min(MAX_ROW_LLR))
+                    .sum::<f64>()
+                    .max(0.0)
+            })
+            .collect();
+        Baseline {
+            f0,
+            f1,
+            contradicted,
+            kl,
+        }
+    }
+
+    /// Whether the likelihood-ratio test is blind for class `t` with `rows` rows:
+    /// even relabelled rows would not, on average, reach `p ≤ 0.01`
+    /// (`rows · KL(f1 ‖ f0) < ln 100`) — the other columns cannot tell class `t`
+    /// from the rest.
+    pub fn blind(&self, t: u32, rows: usize) -> bool {
+        rows as f64 * self.kl[t as usize] < 100f64.ln()
+    }
+
+    /// Log-likelihood ratio "relabelled row" vs "ordinary row of class `t`" for a
+    /// row labelled `t` whose `t`-share falls in `bin`, capped at `ln 50`.
+    pub fn llr(&self, t: u32, bin: u8) -> f64 {
+        let (t, b) = (t as usize, bin as usize);
+        (self.f1[t][b] / self.f0[t][b]).ln().min(MAX_ROW_LLR)
+    }
+
+    /// Share of ordinary rows of class `t` whose label most neighbours deny.
+    pub fn contradicted_rate(&self, t: u32) -> f64 {
+        self.contradicted[t as usize]
+    }
+}
+
+/// Whether a share bin means "most neighbours deny the label".
+pub(super) fn is_contradicted(bin: u8) -> bool {
+    (bin as usize) < BINS / 2
 }

@@ -7,12 +7,17 @@ use std::collections::HashMap;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::stats::{binom_ln_tail, can_be_out_of_range};
+use super::stats::{binom_ln_tail, can_be_out_of_range, hyper_ln_tail};
 use crate::context::{FeatureInfo, Labels, Progress};
 use crate::knn::KnnGraph;
 
 /// Marker for "no label" / "no group".
 pub(super) const NONE: u32 = u32::MAX;
+
+/// Share of a cell's contradicted rows that must carry its label before an impure
+/// cell counts as a trigger (rule C): contradictions in a region where classes
+/// simply overlap fall on every label.
+pub(super) const CONCENTRATION: f64 = 0.75;
 
 /// Settings the search needs (a subset of the detector's).
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +111,9 @@ pub(super) struct Cell {
     pub rows: Vec<u32>,
     /// Whether some value lies outside its column's usual range.
     pub out_of_range: bool,
+    /// Whether some value repeats in a column whose values are otherwise mostly
+    /// unique (a written, not measured, value).
+    pub spike: bool,
     /// `ln` of the size of the family of tests this cell was chosen from.
     pub ln_family: f64,
 }
@@ -177,50 +185,18 @@ pub(super) fn rows_with_label(rows: &[u32], labels: &[u32], label: u32) -> Vec<u
         .collect()
 }
 
-/// Size of the intersection of two ascending lists.
-fn intersection_len(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
-}
-
-/// The intersection of two ascending lists.
-fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
-}
-
 /// Screen a cell before the costly neighbour check. Returns the ranking key (a
 /// `ln p`, smaller first) when the cell may be a trigger:
 /// * pure (`purity ≥ min_purity`) and it would be significant if every row with
-///   the label contradicted its neighbours (out-of-range cells rank first);
-/// * or its screened suspects concentrate in one label and are significantly
+///   the label contradicted its neighbours, or (for anomalous values — out of
+///   range, or a spike in a continuous column — which rank first) its label
+///   concentration alone is significant;
+/// * or its screened suspects concentrate in one label (share ≥ [`CONCENTRATION`])
+///   and are significantly
 ///   more than the label's suspect rate predicts.
 pub(super) fn screen(
     s: &CellStats,
-    out_of_range: bool,
+    anomalous: bool,
     ln_family: f64,
     facts: &RowFacts,
     set: &SearchSettings,
@@ -232,18 +208,16 @@ pub(super) fn screen(
     let ln_thr = set.ln_alpha - ln_family;
     let ln_screen = binom_ln_tail(s.suspects, s.k, q);
     if s.purity() >= set.min_purity {
-        let ln_best = binom_ln_tail(s.k, s.m, q);
-        if ln_best > ln_thr {
+        let ln_best = binom_ln_tail(s.k, s.k, q);
+        let label = s.label as usize;
+        let ln_label = || hyper_ln_tail(s.k, facts.n_labelled, facts.class_counts[label], s.m);
+        if ln_best > ln_thr && !(anomalous && ln_label() <= ln_thr) {
             return None;
         }
-        return Some(if out_of_range {
-            ln_best - 1e6
-        } else {
-            ln_screen
-        });
+        return Some(if anomalous { ln_best - 1e6 } else { ln_screen });
     }
-    let concentrated = s.suspects >= set.min_support
-        && s.suspects as f64 >= set.min_purity * s.suspects_all as f64;
+    let concentrated =
+        s.suspects >= set.min_support && s.suspects as f64 >= CONCENTRATION * s.suspects_all as f64;
     (concentrated && ln_screen <= ln_thr).then_some(ln_screen)
 }
 
@@ -259,76 +233,128 @@ struct Run {
     value: f64,
     len: usize,
     out_of_range: bool,
+    /// Offset of its rows in [`ColumnScan::run_rows`].
+    start: usize,
+}
+
+/// A rare run that passed the uncorrected screen.
+struct Kept {
+    rows: Vec<u32>,
+    value: f64,
+    out_of_range: bool,
+    st: CellStats,
 }
 
 /// What one column pass found.
 struct ColumnScan {
     runs: Vec<Run>,
+    /// Rows of every run, concatenated, each run's rows ascending.
+    run_rows: Vec<u32>,
     /// Per suspect row: index into `runs` of its value, or [`NONE`].
     suspect_run: Vec<u32>,
-    /// Rare runs (support within bounds): (rows, value, out_of_range).
-    rare: Vec<(Vec<u32>, f64, bool)>,
+    /// Rare runs (support within bounds) seen.
+    rare: usize,
+    /// Rare runs that pass the screen before the multiple-testing correction.
+    kept: Vec<Kept>,
+    /// At least half of the column's rows hold a value no other row has.
+    continuous: bool,
 }
 
-/// Sort one column and cut it into runs of equal values. `value` is out of range
-/// when it lies beyond `[q.001, q.999] ± ¼ (q.999 − q.001)` of the *other* values.
+/// Inverse of [`order_key`].
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Sort one column's values and cut them into runs of equal values; then collect
+/// the rows of the runs repeated at least `min_support` times in one more pass
+/// (a binary search among the repeated values per row — continuous columns have
+/// few). A value is out of range when it lies beyond
+/// `[q.001, q.999] ± ¼ (q.999 − q.001)` of the column's *other* values.
 fn scan_column(
-    x: &Array2<f64>,
-    j: usize,
+    col: &[f64],
     info: &FeatureInfo,
     facts: &RowFacts,
     set: &SearchSettings,
 ) -> ColumnScan {
-    let n = x.nrows();
-    let mut keys: Vec<(u64, u32)> = (0..n).map(|i| (order_key(x[[i, j]]), i as u32)).collect();
-    keys.sort_unstable();
-    let values: Vec<f64> = keys.iter().map(|&(_, i)| x[[i as usize, j]]).collect();
+    let n = col.len();
+    let mut sorted: Vec<u64> = col.iter().map(|&v| order_key(v)).collect();
+    sorted.sort_unstable();
     let mut scan = ColumnScan {
         runs: Vec::new(),
+        run_rows: Vec::new(),
         suspect_run: vec![NONE; facts.suspect_rows.len()],
-        rare: Vec::new(),
+        rare: 0,
+        kept: Vec::new(),
+        continuous: false,
     };
     let ranged = can_be_out_of_range(info);
+    let (mut unique, mut repeated) = (0usize, Vec::new());
     let mut a = 0;
     while a < n {
         let mut b = a + 1;
-        while b < n && keys[b].0 == keys[a].0 {
+        while b < n && sorted[b] == sorted[a] {
             b += 1;
         }
-        let len = b - a;
-        if len >= set.min_support {
-            let value = values[a];
-            let out_of_range = ranged && outside_others(&values, a, b, value);
-            let id = scan.runs.len() as u32;
+        unique += usize::from(b - a == 1);
+        if b - a >= set.min_support {
+            let value = from_order_key(sorted[a]);
             scan.runs.push(Run {
                 value,
-                len,
-                out_of_range,
+                len: b - a,
+                out_of_range: ranged && outside_others(&sorted, a, b, value),
+                start: scan.run_rows.len(),
             });
-            for &(_, r) in &keys[a..b] {
-                let p = facts.suspect_pos[r as usize];
-                if p != NONE {
-                    scan.suspect_run[p as usize] = id;
-                }
-            }
-            if len <= set.max_support {
-                let rows = keys[a..b].iter().map(|&(_, r)| r).collect();
-                scan.rare.push((rows, value, out_of_range));
-            }
+            scan.run_rows.extend(std::iter::repeat_n(0, b - a));
+            repeated.push(sorted[a]);
         }
         a = b;
+    }
+    scan.continuous = 2 * unique >= n;
+    drop(sorted);
+    if repeated.is_empty() {
+        return scan;
+    }
+    // Rows of each run, ascending (rows are visited in order).
+    let mut fill: Vec<usize> = scan.runs.iter().map(|r| r.start).collect();
+    for (i, &v) in col.iter().enumerate() {
+        if let Ok(id) = repeated.binary_search(&order_key(v)) {
+            scan.run_rows[fill[id]] = i as u32;
+            fill[id] += 1;
+            let p = facts.suspect_pos[i];
+            if p != NONE {
+                scan.suspect_run[p as usize] = id as u32;
+            }
+        }
+    }
+    for run in &scan.runs {
+        if run.len > set.max_support {
+            continue;
+        }
+        scan.rare += 1;
+        let rows = scan.run_rows[run.start..run.start + run.len].to_vec();
+        let st = CellStats::of(&rows, facts, set.min_purity);
+        // Screened as anomalous here (a superset); re-screened with the column's
+        // real status and the family size once every column is done.
+        if screen(&st, true, 0.0, facts, set).is_some() {
+            scan.kept.push(Kept {
+                rows,
+                value: run.value,
+                out_of_range: run.out_of_range,
+                st,
+            });
+        }
     }
     scan
 }
 
-/// Whether `value` (the run `a..b` of `sorted`) lies outside the fence built from
-/// the remaining values.
-fn outside_others(sorted: &[f64], a: usize, b: usize, value: f64) -> bool {
+/// Whether `value` (the run `a..b` of the sorted keys) lies outside the fence
+/// built from the remaining values.
+fn outside_others(sorted: &[u64], a: usize, b: usize, value: f64) -> bool {
     let rest = sorted.len() - (b - a);
     if rest < 2 {
         return false;
     }
-    let at = |r: usize| if r < a { sorted[r] } else { sorted[r + b - a] };
+    let at = |r: usize| from_order_key(if r < a { sorted[r] } else { sorted[r + b - a] });
     let q = |p: f64| {
         let pos = p * (rest - 1) as f64;
         let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
@@ -357,41 +383,56 @@ pub(super) fn search(
 ) -> Candidates {
     let d = x.ncols();
     progress.start("backdoor trigger search", d as u64);
+    // Column-major copy: one sequential pass instead of `d` strided ones.
+    let mut cols: Vec<Vec<f64>> = (0..d).map(|_| Vec::with_capacity(x.nrows())).collect();
+    for row in x.rows() {
+        for (c, &v) in cols.iter_mut().zip(row) {
+            c.push(v);
+        }
+    }
     let scans: Vec<ColumnScan> = (0..d)
         .into_par_iter()
         .map(|j| {
-            let s = scan_column(x, j, &features[j], facts, set);
+            let s = scan_column(&cols[j], &features[j], facts, set);
             progress.advance(1);
             s
         })
         .collect();
     progress.finish();
     // Family for single values: every rare run, once per class.
-    let tested: usize = scans.iter().map(|s| s.rare.len()).sum();
+    let tested: usize = scans.iter().map(|s| s.rare).sum();
     let ln_single = ((tested * n_classes.max(1)).max(1) as f64).ln();
     let mut found: Vec<(f64, Cell, CellStats)> = Vec::new();
     for (j, scan) in scans.iter().enumerate() {
-        for (rows, value, oor) in &scan.rare {
-            let st = CellStats::of(rows, facts, set.min_purity);
-            if let Some(key) = screen(&st, *oor, ln_single, facts, set) {
+        for k in &scan.kept {
+            let anomalous = k.out_of_range || scan.continuous;
+            if let Some(key) = screen(&k.st, anomalous, ln_single, facts, set) {
                 let cell = Cell {
                     cols: vec![j],
-                    values: vec![*value],
-                    rows: rows.clone(),
-                    out_of_range: *oor,
+                    values: vec![k.value],
+                    rows: k.rows.clone(),
+                    out_of_range: k.out_of_range,
+                    spike: scan.continuous,
                     ln_family: ln_single,
                 };
-                found.push((key, cell, st));
+                found.push((key, cell, k.st));
             }
         }
     }
     if set.max_columns >= 2 && !facts.suspect_rows.is_empty() {
-        found.extend(super::tuples::search_tuples(
-            x,
-            &scans_view(&scans),
-            facts,
-            set,
-        ));
+        // Suspects already carrying a single-value candidate are explained: left
+        // in, every tuple of their other columns would look concentrated too.
+        let mut explained = vec![false; facts.suspect_rows.len()];
+        for (_, cell, _) in &found {
+            for &r in &cell.rows {
+                let p = facts.suspect_pos[r as usize];
+                if p != NONE {
+                    explained[p as usize] = true;
+                }
+            }
+        }
+        let view = scans_view(&scans, &cols);
+        found.extend(super::tuples::search_tuples(&view, &explained, facts, set));
     }
     found.sort_by(|a, b| {
         a.0.total_cmp(&b.0)
@@ -408,11 +449,17 @@ pub(super) fn search(
 pub(super) struct RunView<'a> {
     /// Per column: (value, support, out_of_range) of each repeated value.
     pub runs: Vec<Vec<(f64, usize, bool)>>,
+    /// Per column and repeated value: its rows, ascending.
+    pub run_rows: Vec<Vec<&'a [u32]>>,
     /// Per column: run index of each suspect row's value, or [`NONE`].
     pub suspect_run: Vec<&'a [u32]>,
+    /// Per column: whether its values are mostly unique.
+    pub continuous: Vec<bool>,
+    /// The columns of the feature matrix.
+    pub cols: &'a [Vec<f64>],
 }
 
-fn scans_view(scans: &[ColumnScan]) -> RunView<'_> {
+fn scans_view<'a>(scans: &'a [ColumnScan], cols: &'a [Vec<f64>]) -> RunView<'a> {
     RunView {
         runs: scans
             .iter()
@@ -423,67 +470,46 @@ fn scans_view(scans: &[ColumnScan]) -> RunView<'_> {
                     .collect()
             })
             .collect(),
+        run_rows: scans
+            .iter()
+            .map(|s| {
+                s.runs
+                    .iter()
+                    .map(|r| &s.run_rows[r.start..r.start + r.len])
+                    .collect()
+            })
+            .collect(),
         suspect_run: scans.iter().map(|s| s.suspect_run.as_slice()).collect(),
+        continuous: scans.iter().map(|s| s.continuous).collect(),
+        cols,
     }
 }
 
-/// Greedily merge candidates that describe the same rows (a trigger written into
-/// several columns shows up once per column, and once per pair of them). Each
-/// candidate, best first, joins the first cluster with the same label whose
-/// labelled rows overlap it by Jaccard ≥ ½, provided the intersection of the cells
-/// keeps at least 90% of the cluster's rows with the label or of its suspects;
-/// the cluster's cell becomes that intersection.
-pub(super) fn merge(
-    cands: Vec<(Cell, CellStats)>,
-    facts: &RowFacts,
-    set: &SearchSettings,
-) -> Vec<Cell> {
-    let mut clusters: Vec<(Cell, u32)> = Vec::new();
-    for (cell, st) in cands {
-        let mine = rows_with_label(&cell.rows, &facts.labels, st.label);
-        let mut joined = false;
-        for (k, label) in clusters.iter_mut() {
-            if *label != st.label || conflicting_columns(k, &cell) {
-                continue;
-            }
-            let theirs = rows_with_label(&k.rows, &facts.labels, *label);
-            let inter = intersection_len(&mine, &theirs);
-            let union = mine.len() + theirs.len() - inter;
-            if inter * 2 < union {
-                continue;
-            }
-            let rows = intersect(&k.rows, &cell.rows);
-            let kept = rows_with_label(&rows, &facts.labels, *label);
-            let sus = |r: &[u32]| r.iter().filter(|&&r| facts.suspect[r as usize]).count();
-            let (s_old, s_new) = (sus(&theirs), sus(&kept));
-            let keeps_rows = kept.len() as f64 >= 0.9 * theirs.len() as f64;
-            let keeps_suspects = s_old >= set.min_support && s_new as f64 >= 0.9 * s_old as f64;
-            if rows.len() < set.min_support || !(keeps_rows || keeps_suspects) {
-                continue;
-            }
-            for (c, v) in cell.cols.iter().zip(&cell.values) {
-                if let Err(pos) = k.cols.binary_search(c) {
-                    k.cols.insert(pos, *c);
-                    k.values.insert(pos, *v);
-                }
-            }
-            k.rows = rows;
-            k.out_of_range |= cell.out_of_range;
-            k.ln_family = k.ln_family.max(cell.ln_family);
-            joined = true;
-            break;
-        }
-        if !joined {
-            clusters.push((cell, st.label));
-        }
-    }
-    clusters.into_iter().map(|(c, _)| c).collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Whether two cells fix the same column to different values.
-fn conflicting_columns(a: &Cell, b: &Cell) -> bool {
-    b.cols
-        .iter()
-        .zip(&b.values)
-        .any(|(c, v)| a.cols.binary_search(c).is_ok_and(|pos| a.values[pos] != *v))
+    #[test]
+    fn order_keys_sort_like_the_values() {
+        let mut g = crate::testdata::Gen::new(3);
+        let mut vals: Vec<f64> = (0..5000).map(|_| g.normal() * 1e3).collect();
+        vals.extend([
+            0.0,
+            -0.0,
+            1.0,
+            1.0,
+            -1e300,
+            1e300,
+            f64::MIN_POSITIVE,
+            -2.5,
+            -2.5,
+        ]);
+        let mut keys: Vec<u64> = vals.iter().map(|&v| order_key(v)).collect();
+        keys.sort_unstable();
+        let back: Vec<f64> = keys.iter().map(|&k| from_order_key(k)).collect();
+        vals.sort_by(f64::total_cmp);
+        assert!(back.iter().zip(&vals).all(|(a, b)| a == b));
+        assert_eq!(order_key(0.0), order_key(-0.0));
+        assert_eq!(from_order_key(order_key(-2.5)), -2.5);
+    }
 }

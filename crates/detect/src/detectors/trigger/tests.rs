@@ -5,9 +5,15 @@
 use ndarray::Array2;
 
 use super::*;
-use crate::context::{FeatureInfo, FeatureKind, NoProgress};
+use crate::context::{FeatureInfo, FeatureKind, Labels, NoProgress};
+use crate::issue::{Evidence, RowIssue, Severity};
 use crate::knn::KnnGraph;
 use crate::testdata::{Gen, blobs, precision_recall};
+
+mod cases;
+mod measure;
+
+use cases::*;
 
 /// A planted table and the rows that were poisoned.
 pub(super) struct Case {
@@ -101,193 +107,6 @@ pub(super) fn quality(case: &Case, report: &DetectorReport) -> Quality {
     }
 }
 
-/// `count` rows not labelled `target` (or from any class when `any_class`).
-fn pick(g: &mut Gen, labels: &Labels, count: usize, target: u32, any_class: bool) -> Vec<usize> {
-    let pool: Vec<usize> = (0..labels.codes.len())
-        .filter(|&i| any_class || labels.codes[i] != Some(target))
-        .collect();
-    g.sample(pool.len(), count)
-        .into_iter()
-        .map(|i| pool[i])
-        .collect()
-}
-
-/// Write `values` into `cols` of `rows` and relabel them to `target`.
-fn plant(case: &mut Case, rows: &[usize], cols: &[usize], values: &[f64], target: u32) {
-    for &r in rows {
-        for (&c, &v) in cols.iter().zip(values) {
-            case.fm.x[[r, c]] = v;
-        }
-        case.labels.codes[r] = Some(target);
-    }
-    case.poisoned.extend_from_slice(rows);
-    case.poisoned.sort_unstable();
-}
-
-/// Quantile `q` of column `j` taken as an actual value of the column.
-fn column_value(fm: &FeatureMatrix, j: usize, q: f64) -> f64 {
-    let mut v = fm.x.column(j).to_vec();
-    v.sort_by(f64::total_cmp);
-    v[((v.len() - 1) as f64 * q) as usize]
-}
-
-/// Blobs with `extra` additional columns filled by `fill(row, class, gen)`.
-fn blobs_with(
-    per_class: usize,
-    classes: usize,
-    seed: u64,
-    extra: Vec<FeatureInfo>,
-    fill: impl Fn(usize, u32, &mut Gen) -> Vec<f64>,
-) -> Case {
-    let (fm, labels) = blobs(per_class, classes, 8, 0.8, seed);
-    let mut g = Gen::new(seed ^ 0xabc);
-    let n = fm.n_rows();
-    let mut x = Array2::zeros((n, 8 + extra.len()));
-    for i in 0..n {
-        for c in 0..8 {
-            x[[i, c]] = fm.x[[i, c]];
-        }
-        let v = fill(i, labels.codes[i].unwrap(), &mut g);
-        for (c, v) in v.into_iter().enumerate() {
-            x[[i, 8 + c]] = v;
-        }
-    }
-    let mut features = fm.features;
-    features.extend(extra);
-    Case {
-        fm: FeatureMatrix { x, features },
-        labels,
-        poisoned: Vec::new(),
-    }
-}
-
-fn numeric(name: &str) -> FeatureInfo {
-    FeatureInfo {
-        name: name.into(),
-        source: name.into(),
-        kind: FeatureKind::Numeric {
-            center: 0.0,
-            scale: 1.0,
-        },
-    }
-}
-
-fn one_hot(source: &str, level: &str) -> FeatureInfo {
-    FeatureInfo {
-        name: format!("{source}={level}"),
-        source: source.into(),
-        kind: FeatureKind::OneHot {
-            value: level.into(),
-        },
-    }
-}
-
-fn plain(per_class: usize, classes: usize, seed: u64) -> Case {
-    let (fm, labels) = blobs(per_class, classes, 8, 0.8, seed);
-    Case {
-        fm,
-        labels,
-        poisoned: Vec::new(),
-    }
-}
-
-/// (a) Out-of-range single-column trigger, 0.5% of 4000 rows from class c0.
-pub(super) fn case_out_of_range() -> Case {
-    let mut c = plain(2000, 2, 1);
-    let rows = pick(&mut Gen::new(11), &c.labels, 20, 1, false);
-    plant(&mut c, &rows, &[3], &[50.0], 1);
-    c
-}
-
-/// (b) In-range trigger (the column's median), 1% of 4000 rows from any class.
-pub(super) fn case_in_range() -> Case {
-    let mut c = plain(2000, 2, 2);
-    let median = column_value(&c.fm, 2, 0.5);
-    let rows = pick(&mut Gen::new(12), &c.labels, 40, 1, true);
-    plant(&mut c, &rows, &[2], &[median], 1);
-    c
-}
-
-/// (c1) Two continuous columns set to in-range values, 0.3% of 4000 rows.
-pub(super) fn case_pair() -> Case {
-    let mut c = plain(2000, 2, 3);
-    let v = [column_value(&c.fm, 1, 0.3), column_value(&c.fm, 5, 0.7)];
-    let rows = pick(&mut Gen::new(13), &c.labels, 12, 1, false);
-    plant(&mut c, &rows, &[1, 5], &v, 1);
-    c
-}
-
-/// (c2) Three low-cardinality integer columns (0..5, uniform, unrelated to the
-/// class) set to a combination that also occurs naturally, 0.3% of 4000 rows.
-pub(super) fn case_triple_integer() -> Case {
-    let extra = vec![numeric("i0"), numeric("i1"), numeric("i2")];
-    let mut c = blobs_with(2000, 2, 4, extra, |_, _, g| {
-        (0..3).map(|_| g.below(6) as f64).collect()
-    });
-    let rows = pick(&mut Gen::new(14), &c.labels, 12, 1, false);
-    plant(&mut c, &rows, &[8, 9, 10], &[2.0, 4.0, 1.0], 1);
-    c
-}
-
-/// (c3) Three continuous columns, 0.3% of 6000 rows in three classes.
-pub(super) fn case_triple_three_classes() -> Case {
-    let mut c = plain(2000, 3, 8);
-    let v = [
-        column_value(&c.fm, 0, 0.2),
-        column_value(&c.fm, 4, 0.5),
-        column_value(&c.fm, 6, 0.9),
-    ];
-    let rows = pick(&mut Gen::new(18), &c.labels, 18, 2, false);
-    plant(&mut c, &rows, &[0, 4, 6], &v, 2);
-    c
-}
-
-/// (d) A very small group: 0.1% of 5000 rows (5 rows), in-range value.
-pub(super) fn case_tiny_group() -> Case {
-    let mut c = plain(2500, 2, 5);
-    let v = column_value(&c.fm, 4, 0.6);
-    let rows = pick(&mut Gen::new(15), &c.labels, 5, 1, false);
-    plant(&mut c, &rows, &[4], &[v], 1);
-    c
-}
-
-/// (e) Clean data with legitimately predictive categorical levels: `color=red` is
-/// 1 for 6% of class c0 and 0.2% of c1 (3% of rows, ~97% c0), `color=blue` for
-/// 1.5% of rows, all c0, and `region=x` for 3% of rows of either class.
-pub(super) fn case_predictive_category() -> Case {
-    let extra = vec![
-        one_hot("color", "red"),
-        one_hot("color", "blue"),
-        one_hot("region", "x"),
-    ];
-    blobs_with(2000, 2, 6, extra, |_, class, g| {
-        let u = g.uniform();
-        let (red, blue) = if class == 0 {
-            (u < 0.06, (0.06..0.09).contains(&u))
-        } else {
-            (u < 0.002, false)
-        };
-        let region = g.uniform() < 0.03;
-        vec![
-            f64::from(u8::from(red)),
-            f64::from(u8::from(blue)),
-            f64::from(u8::from(region)),
-        ]
-    })
-}
-
-/// (f) Clean data with integer low-cardinality columns: a count (sum of 10
-/// Bernoulli(0.2), a long right tail), a 0/1 flag and a class-correlated level.
-pub(super) fn case_integer_columns() -> Case {
-    let extra = vec![numeric("count"), numeric("flag"), numeric("level")];
-    blobs_with(2000, 2, 7, extra, |_, class, g| {
-        let count = (0..10).filter(|_| g.uniform() < 0.2).count() as f64;
-        let flag = f64::from(u8::from(g.uniform() < 0.3));
-        let level = (2 * class as usize + g.below(3)) as f64;
-        vec![count, flag, level]
-    })
-}
-
 fn assert_quality(name: &str, q: Quality, f1: f64, clean: f64) {
     assert!(
         q.f1 >= f1 && q.clean_rate <= clean,
@@ -297,7 +116,7 @@ fn assert_quality(name: &str, q: Quality, f1: f64, clean: f64) {
 
 #[test]
 fn out_of_range_trigger_is_found() {
-    let c = case_out_of_range();
+    let c = case_out_of_range(1);
     let r = run(&c);
     assert_quality("out_of_range", quality(&c, &r), 0.95, 0.002);
     let issue = &r.issues[0];
@@ -332,13 +151,13 @@ fn out_of_range_trigger_is_found() {
 
 #[test]
 fn in_range_trigger_is_found() {
-    let c = case_in_range();
+    let c = case_in_range(2);
     assert_quality("in_range", quality(&c, &run(&c)), 0.95, 0.002);
 }
 
 #[test]
 fn two_column_trigger_is_found_and_merged() {
-    let c = case_pair();
+    let c = case_pair(3);
     let r = run(&c);
     assert_quality("pair", quality(&c, &r), 0.95, 0.002);
     assert_eq!(r.findings.len(), 1, "{:?}", r.findings);
@@ -350,14 +169,14 @@ fn two_column_trigger_is_found_and_merged() {
 
 #[test]
 fn three_column_integer_trigger_is_found() {
-    let c = case_triple_integer();
+    let c = case_triple_integer(4);
     let r = run(&c);
     assert_quality("triple_integer", quality(&c, &r), 0.9, 0.002);
 }
 
 #[test]
 fn three_column_trigger_in_three_classes_is_found() {
-    let c = case_triple_three_classes();
+    let c = case_triple_three_classes(8);
     let r = run(&c);
     assert_quality("triple_3_classes", quality(&c, &r), 0.95, 0.002);
     match &r.issues[0].evidence {
@@ -368,13 +187,13 @@ fn three_column_trigger_in_three_classes_is_found() {
 
 #[test]
 fn five_row_trigger_is_found() {
-    let c = case_tiny_group();
+    let c = case_tiny_group(5);
     assert_quality("tiny_group", quality(&c, &run(&c)), 0.9, 0.001);
 }
 
 #[test]
 fn predictive_categories_are_not_triggers() {
-    let c = case_predictive_category();
+    let c = case_predictive_category(6);
     let r = run(&c);
     assert!(r.issues.is_empty(), "{:?}", r.issues.first());
     assert!(r.findings.is_empty());
@@ -385,7 +204,7 @@ fn predictive_categories_are_not_triggers() {
 /// level=3` (all class c1, contradicted at c1's ordinary rate) was flagged.
 #[test]
 fn integer_columns_raise_no_alarm() {
-    let c = case_integer_columns();
+    let c = case_integer_columns(7);
     let r = run(&c);
     assert!(r.issues.is_empty(), "{:?}", r.issues.first());
 }
@@ -398,12 +217,87 @@ fn clean_blobs_raise_no_alarm() {
     assert!(r.scores.iter().all(|&s| s == 0.0));
 }
 
+/// Where the other columns cannot tell the classes apart (blob separation 0), the
+/// conflict test is blind; a continuous-column spike concentrated in one label is
+/// then flagged on the label evidence alone (rule B) — unless the column's missing
+/// indicator says the spike is the imputed value of rows that were missing.
 #[test]
-fn same_seed_same_report() {
-    let c = case_in_range();
-    let (a, b) = (run(&c), run(&c));
+fn blind_spike_is_flagged_unless_imputed() {
+    let build = |with_indicator: bool| {
+        let mut c = plain_sep(2000, 2, 0.0, 21);
+        let n = c.fm.n_rows();
+        let v = column_value(&c.fm, 5, 0.5);
+        let rows = pick(&mut Gen::new(31), &c.labels, 60, 0, false);
+        let mut x = Array2::zeros((n, 9));
+        for i in 0..n {
+            for j in 0..8 {
+                x[[i, j]] = c.fm.x[[i, j]];
+            }
+        }
+        for &r in &rows {
+            x[[r, 5]] = v;
+            x[[r, 8]] = 1.0;
+        }
+        c.fm.x = x;
+        c.fm.features.push(FeatureInfo {
+            name: "f5 (missing)".into(),
+            source: if with_indicator { "f5" } else { "other" }.into(),
+            kind: FeatureKind::Missing,
+        });
+        // The rows are genuine class c1 rows: missingness is simply informative.
+        c.poisoned = rows;
+        c
+    };
+    let c = build(false);
+    let r = run(&c);
+    assert_quality("blind_spike", quality(&c, &r), 0.95, 0.002);
+    let f5 = |i: &RowIssue| matches!(&i.evidence, Evidence::Trigger { columns, .. } if columns.contains(&"f5".to_string()));
+    assert!(r.issues.iter().all(f5), "{:?}", r.issues.first());
+    assert!(
+        !r.issues[0].reason.contains("resemble"),
+        "{}",
+        r.issues[0].reason
+    );
+    let c = build(true);
+    let r = run(&c);
+    assert!(!r.issues.iter().any(f5), "{:?}", r.issues.first());
+}
+
+#[test]
+fn same_seed_same_report_on_any_thread_count() {
+    let c = case_triple_integer(4);
+    let a = run(&c);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b = pool.install(|| run(&c));
+    assert!(!a.issues.is_empty());
     assert_eq!(a.scores, b.scores);
     assert_eq!(a.issues, b.issues);
+    assert_eq!(a.findings, b.findings);
+}
+
+#[test]
+fn scores_split_at_one_half_and_missing_labels_are_never_flagged() {
+    let mut c = case_out_of_range(1);
+    // Drop a tenth of the labels, including two poisoned rows.
+    let dropped: Vec<usize> = (0..c.fm.n_rows())
+        .step_by(10)
+        .chain(c.poisoned[..2].iter().copied())
+        .collect();
+    for &r in &dropped {
+        c.labels.codes[r] = None;
+    }
+    c.poisoned.retain(|r| !dropped.contains(r));
+    let r = run(&c);
+    assert_quality("missing_labels", quality(&c, &r), 0.95, 0.002);
+    let flagged: Vec<usize> = r.issues.iter().map(|i| i.row).collect();
+    assert!(flagged.iter().all(|f| c.labels.codes[*f].is_some()));
+    for (row, &s) in r.scores.iter().enumerate() {
+        assert!((0.0..=1.0).contains(&s));
+        assert_eq!(s >= 0.5, flagged.contains(&row), "row {row} score {s}");
+    }
 }
 
 #[test]
@@ -449,7 +343,7 @@ fn tiny_one_class_and_constant_tables_are_quiet() {
     let c = plain(2, 2, 1);
     assert!(run(&c).issues.is_empty());
     // One class: every value is "pure", none is a trigger.
-    let mut c = case_out_of_range();
+    let mut c = case_out_of_range(1);
     c.labels = Labels::from_strings(&vec![Some("a"); c.fm.n_rows()]);
     let r = run(&c);
     assert!(r.issues.is_empty());
@@ -477,63 +371,4 @@ fn exact_duplicate_rows_are_left_to_the_duplicate_detector() {
     }
     c.labels.codes[0] = Some(1);
     assert!(run(&c).issues.is_empty());
-}
-
-#[test]
-#[ignore = "prints the measured table; run with --ignored --nocapture"]
-#[allow(clippy::print_stderr)]
-fn measured_table() {
-    let cases: Vec<(&str, Case)> = vec![
-        ("a out-of-range 1 col, 0.5%", case_out_of_range()),
-        ("b in-range median, 1%", case_in_range()),
-        ("c1 2 cols continuous, 0.3%", case_pair()),
-        ("c2 3 int cols, 0.3%", case_triple_integer()),
-        ("c3 3 cols, 3 classes, 0.3%", case_triple_three_classes()),
-        ("d 5 rows of 5000, 0.1%", case_tiny_group()),
-        ("e predictive one-hot (clean)", case_predictive_category()),
-        ("f integer columns (clean)", case_integer_columns()),
-    ];
-    eprintln!("| case | n | poisoned | flagged | precision | recall | F1 | clean flag rate |");
-    for (name, c) in cases {
-        let r = run(&c);
-        let q = quality(&c, &r);
-        eprintln!(
-            "| {name} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.4} |",
-            c.fm.n_rows(),
-            c.poisoned.len(),
-            r.issues.len(),
-            q.precision,
-            q.recall,
-            q.f1,
-            q.clean_rate
-        );
-    }
-}
-
-#[test]
-#[ignore]
-#[allow(clippy::print_stderr)]
-fn timing() {
-    let c = case_in_range();
-    let t = std::time::Instant::now();
-    let knn = knn_graph(&c.fm.x, 10);
-    eprintln!("knn {:?}", t.elapsed());
-    let slow = KnnGraph::brute_force(c.fm.x.view(), 10, &NoProgress);
-    let same = slow
-        .indices
-        .iter()
-        .zip(&knn.indices)
-        .filter(|(a, b)| a == b)
-        .count();
-    eprintln!("same neighbours {same} of {}", slow.indices.len());
-    let t = std::time::Instant::now();
-    let ctx = Context {
-        features: &c.fm,
-        labels: Some(&c.labels),
-        knn: &knn,
-        seed: 1,
-        progress: &NoProgress,
-    };
-    let _ = TriggerParams::new().check().unwrap().detect(&ctx).unwrap();
-    eprintln!("detect {:?}", t.elapsed());
 }

@@ -9,16 +9,30 @@
 
 use std::collections::HashMap;
 
-use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::search::{Cell, CellStats, NONE, RowFacts, RunView, SearchSettings, screen};
 
-/// Rows carrying all `(column, value)` pairs, ascending.
-fn collect_rows(x: &Array2<f64>, fixed: &[(usize, f64)]) -> Vec<u32> {
-    (0..x.nrows())
-        .filter(|&i| fixed.iter().all(|&(j, v)| x[[i, j]] == v))
-        .map(|i| i as u32)
+/// Rows carrying all `(column, run)` values, ascending: the rows of the smallest
+/// run, filtered by the other columns.
+fn collect_rows(view: &RunView<'_>, cols: &[usize], runs: &[u32]) -> Vec<u32> {
+    let Some((base, _)) = cols
+        .iter()
+        .zip(runs)
+        .enumerate()
+        .min_by_key(|(_, (j, g))| view.runs[**j][**g as usize].1)
+    else {
+        return Vec::new();
+    };
+    let fixed: Vec<(usize, f64)> = cols
+        .iter()
+        .zip(runs)
+        .map(|(&j, &g)| (j, view.runs[j][g as usize].0))
+        .collect();
+    view.run_rows[cols[base]][runs[base] as usize]
+        .iter()
+        .copied()
+        .filter(|&r| fixed.iter().all(|&(j, v)| view.cols[j][r as usize] == v))
         .collect()
 }
 
@@ -31,23 +45,23 @@ struct Proto {
 }
 
 /// Find tuple candidates; returns (ranking key, cell, stats) like the single-value
-/// search.
+/// search. Suspects marked `explained` (by position) already carry a single-value
+/// candidate and are not counted again.
 pub(super) fn search_tuples(
-    x: &Array2<f64>,
     view: &RunView<'_>,
+    explained: &[bool],
     facts: &RowFacts,
     set: &SearchSettings,
 ) -> Vec<(f64, Cell, CellStats)> {
-    let d = x.ncols();
-    let n_s = facts.suspect_rows.len();
+    let d = view.cols.len();
     // Count (j2, run1, run2, label) per first column j1 over suspect rows.
     let counted: Vec<(usize, Vec<Proto>)> = (0..d)
         .into_par_iter()
         .map(|j1| {
             let mut map: HashMap<(u32, u32, u32, u32), u32> = HashMap::new();
-            for p in 0..n_s {
+            for (p, &done) in explained.iter().enumerate() {
                 let g1 = view.suspect_run[j1][p];
-                if g1 == NONE {
+                if g1 == NONE || done {
                     continue;
                 }
                 let label = facts.labels[facts.suspect_rows[p] as usize];
@@ -89,7 +103,7 @@ pub(super) fn search_tuples(
     protos.truncate(set.max_candidates);
     let pairs: Vec<(Cell, CellStats, Vec<u32>)> = protos
         .par_iter()
-        .filter_map(|p| evaluate(x, view, facts, set, p, ln_pair, None))
+        .filter_map(|p| evaluate(view, facts, set, p, ln_pair, None))
         .collect();
     let mut out: Vec<(f64, Cell, CellStats)> = Vec::new();
     if set.max_columns >= 3 {
@@ -100,7 +114,7 @@ pub(super) fn search_tuples(
             let mut map: HashMap<(u32, u32), u32> = HashMap::new();
             for &r in &cell.rows {
                 let p = facts.suspect_pos[r as usize];
-                if p == NONE || facts.labels[r as usize] != st.label {
+                if p == NONE || explained[p as usize] || facts.labels[r as usize] != st.label {
                     continue;
                 }
                 for j3 in (0..d).filter(|j| !cell.cols.contains(j)) {
@@ -132,23 +146,38 @@ pub(super) fn search_tuples(
             }
         }
         ext.sort_by(|a, b| b.1.suspects.cmp(&a.1.suspects).then(a.0.cmp(&b.0)));
+        // The same triple extends each of its three pairs: keep the first.
+        let mut seen = std::collections::HashSet::new();
+        ext.retain(|(_, p)| seen.insert((p.cols.clone(), p.runs.clone())));
         ext.truncate(set.max_candidates);
         let ln_triple = (distinct.max(1) as f64).ln();
         let triples: Vec<(Cell, CellStats, Vec<u32>)> = ext
             .par_iter()
             .filter_map(|(pi, p)| {
                 let parent = pairs[*pi].0.rows.len();
-                evaluate(x, view, facts, set, p, ln_triple, Some(parent))
+                evaluate(view, facts, set, p, ln_triple, Some(parent))
             })
             .collect();
         for (cell, st, _) in triples {
-            if let Some(key) = screen(&st, cell.out_of_range, cell.ln_family, facts, set) {
+            if let Some(key) = screen(
+                &st,
+                cell.out_of_range || cell.spike,
+                cell.ln_family,
+                facts,
+                set,
+            ) {
                 out.push((key, cell, st));
             }
         }
     }
     for (cell, st, _) in pairs {
-        if let Some(key) = screen(&st, cell.out_of_range, cell.ln_family, facts, set) {
+        if let Some(key) = screen(
+            &st,
+            cell.out_of_range || cell.spike,
+            cell.ln_family,
+            facts,
+            set,
+        ) {
             out.push((key, cell, st));
         }
     }
@@ -158,7 +187,6 @@ pub(super) fn search_tuples(
 /// Collect a tuple cell's rows and keep it when it is rare and strictly smaller
 /// (≤ 90%) than each of its values alone — or than its parent pair, for triples.
 fn evaluate(
-    x: &Array2<f64>,
     view: &RunView<'_>,
     facts: &RowFacts,
     set: &SearchSettings,
@@ -177,8 +205,7 @@ fn evaluate(
         .collect();
     let smallest = parts.iter().map(|q| q.2).min().unwrap_or(0);
     let limit = parent.map_or(smallest, |pl| pl.min(smallest));
-    let fixed: Vec<(usize, f64)> = parts.iter().map(|q| (q.0, q.1)).collect();
-    let rows = collect_rows(x, &fixed);
+    let rows = collect_rows(view, &p.cols, &p.runs);
     if rows.len() < set.min_support
         || rows.len() > set.max_support
         || rows.len() as f64 > 0.9 * limit as f64
@@ -191,6 +218,7 @@ fn evaluate(
         values: parts.iter().map(|q| q.1).collect(),
         rows,
         out_of_range: parts.iter().any(|q| q.3),
+        spike: p.cols.iter().any(|&j| view.continuous[j]),
         ln_family,
     };
     Some((cell, st, p.runs.clone()))

@@ -507,11 +507,11 @@ def summarise(res, per, dets, alarms, spd, hsh, meta):
             out.append(f"| {r['tool']} | {fmt(r.get('file_gb'))} | {fmt(r.get('wall_s'))} | {fmt(r.get('gb_per_s'))} | {r['status']} |")
 
     out.append("\n### Targets\n")
-    out += targets(t1, t3, poisoned, spd, per)
+    out += targets(t1, t3, poisoned, spd, per, res[res["table"].str.startswith("gmm")])
     return "\n".join(out) + "\n"
 
 
-def targets(t1, t3, poisoned, spd, per):
+def targets(t1, t3, poisoned, spd, per, poisoned_all=None):
     lines = []
 
     def say(ok, text):
@@ -520,12 +520,22 @@ def targets(t1, t3, poisoned, spd, per):
     f1 = t1["mean F1"]
     for peer in ("cleanlab", "datalab"):
         if peer in f1 and "datavet" in f1 and not np.isnan(f1["datavet"]):
-            say(f1["datavet"] >= 2 * f1[peer], f"mean F1 {f1['datavet']:.3f} vs 2 × {peer} {f1[peer]:.3f} = {2 * f1[peer]:.3f}")
+            say(f1["datavet"] >= 2 * f1[peer], f"real tables: mean F1 {f1['datavet']:.3f} vs 2 × {peer} "
+                f"{f1[peer]:.3f} = {2 * f1[peer]:.3f}")
     if {"iforest", "ecod", "datavet"} <= set(t3.columns) and len(t3):
         worse = [f"{a} ({t3.loc[a, 'datavet']:.3f} < {max(t3.loc[a, 'iforest'], t3.loc[a, 'ecod']):.3f})"
                  for a in t3.index if t3.loc[a, "datavet"] < max(t3.loc[a, "iforest"], t3.loc[a, "ecod"])]
-        say(not worse, "AUROC ≥ best of IForest/ECOD on every attack" + (": below on " + ", ".join(worse) if worse else ""))
-    for table in sorted(t for t in per["table"].unique() if t.startswith("gmm")) if len(per) else []:
+        say(not worse, "real tables: AUROC ≥ best of IForest/ECOD on every attack" +
+            (": below on " + ", ".join(worse) if worse else ""))
+    scale_tables = sorted(t for t in per["table"].unique() if t.startswith("gmm")) if len(per) else []
+    for table in scale_tables:
+        rows = poisoned_all[poisoned_all["table"] == table].set_index("method")["f1"] if poisoned_all is not None else None
+        if rows is not None and "datavet" in rows:
+            for peer in ("cleanlab", "datalab"):
+                if peer in rows:
+                    say(rows["datavet"] >= 2 * rows[peer], f"{table}: F1 {rows['datavet']:.3f} vs 2 × {peer} "
+                        f"{rows[peer]:.3f} = {2 * rows[peer]:.3f}")
+    for table in scale_tables:
         g = per[per["table"] == table].pivot_table(index="attack", columns="method", values="auroc")
         if {"iforest", "ecod", "datavet"} <= set(g.columns):
             worse = [f"{a} ({g.loc[a, 'datavet']:.3f} < {max(g.loc[a, 'iforest'], g.loc[a, 'ecod']):.3f})"
@@ -536,7 +546,8 @@ def targets(t1, t3, poisoned, spd, per):
     if len(bd):
         bf1 = bd["f1"].mean()
         bfp = bd["clean_flag_rate"].mean() * 100
-        say(bf1 >= 0.9 and bfp <= 2.0, f"backdoor F1 {bf1:.3f} (≥ 0.9) with {bfp:.2f}% of clean rows flagged (≤ 2%)")
+        say(bf1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor cases' F1 {bf1:.3f} (≥ 0.9) with {bfp:.2f}% of "
+            "clean rows flagged (≤ 2%)")
     if spd is not None and len(spd):
         def t(size, m, f="csv"):
             v = spd[(spd["rows"] == size) & (spd["method"] == m) & (spd["format"] == f)]["wall_s"]

@@ -40,6 +40,7 @@ import pandas as pd
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no eval/__pycache__ in the work tree
 
 import peers  # noqa: E402
 import plant  # noqa: E402

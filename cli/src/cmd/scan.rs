@@ -47,7 +47,9 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
     for out in [&args.export, &args.clean].into_iter().flatten() {
         TableFormat::from_path(out)?;
     }
+    let mut marks = Vec::new();
     let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, bars)?;
+    marks.push(("read", peak_rss()));
     let features = FeatureParams::default()
         .label(settings.label.clone())
         .id(settings.id.clone())
@@ -55,6 +57,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         .ignore(settings.ignore.clone())
         .check()?
         .build(&dataset.frame)?;
+    marks.push(("features", peak_rss()));
     let params = ScanParams::default()
         .k(settings.k)
         .seed(settings.seed)
@@ -62,10 +65,20 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         .check()?;
     let detectors = registry(&settings.detectors)?;
     let scan = run_scan(&features, &params, &detectors, bars)?;
+    marks.push(("detectors", peak_rss()));
     if args.timings {
         let mut err = std::io::stderr().lock();
         for (stage, took) in &scan.timings {
             let _ = writeln!(err, "timing: {stage:<24} {:>9.3} s", took.as_secs_f64());
+        }
+        for (stage, peak) in &marks {
+            if let Some(kb) = peak {
+                let _ = writeln!(
+                    err,
+                    "memory: peak after {stage:<12} {:>9.1} MB",
+                    *kb as f64 / 1024.0
+                );
+            }
         }
     }
     let report = ScanReport::new(
@@ -142,4 +155,12 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Peak resident set size of this process so far, in KiB (`VmHWM` on Linux; `None`
+/// elsewhere). Only for `--timings`.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

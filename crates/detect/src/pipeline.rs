@@ -211,7 +211,10 @@ pub fn run_scan(
         .map(|d| (d.family, d.scores.as_slice()))
         .collect();
     let combined = scoring::combine(n, &family_scores);
-    let flagged = scoring::flag_rows(all_issues, &combined, params.max_flag_rate());
+    let decisive = scoring::Decisive {
+        label_model_ran: outputs.iter().any(|d| d.name == "confident_learning"),
+    };
+    let flagged = scoring::flag_rows(all_issues, &combined, decisive, params.max_flag_rate());
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -326,6 +326,16 @@ fn bad_key_files_exit_2_with_one_line() {
     dir.command()
         .args(["manifest", "data", "--sign", "k.key"])
         .expect_code(2);
+    let out = dir
+        .command()
+        .args(["manifest", "data", "-o", "-", "--sign", "k.key"])
+        .expect_code(2);
+    assert!(
+        stderr(&out).contains("--sign needs -o FILE"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
 }
 
 /// The secret parts of the PEM files in every form they could be printed in.

@@ -53,6 +53,11 @@ impl Settings {
         // Load the key first: a bad key file fails before any hashing.
         let sign_key = sign.as_deref().map(PrivateKey::load).transpose()?;
         let output = output.filter(|o| o.as_os_str() != "-");
+        if sign.is_some() && output.is_none() {
+            bail!(
+                "--sign needs -o FILE: the signature is written next to the manifest, to FILE.sig"
+            );
+        }
         let root = match (root, &output) {
             (Some(r), _) => r,
             (None, Some(o)) => match o.parent() {

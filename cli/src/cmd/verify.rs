@@ -1,9 +1,8 @@
 //! `datavet verify`: check files against a manifest and report what changed.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use datavet_ingest::sign::verify_signed;
 use datavet_ingest::{

@@ -33,6 +33,31 @@ pub enum Command {
     Manifest(ManifestArgs),
     /// Check files against a manifest: what changed, down to the row.
     Verify(VerifyArgs),
+    /// Make an ed25519 key pair for signing manifests.
+    #[command(after_help = KEYGEN_EXAMPLES)]
+    Keygen(KeygenArgs),
+}
+
+const KEYGEN_EXAMPLES: &str = "\
+Examples:
+  datavet keygen -o datavet.key       # writes datavet.key (0600) and datavet.key.pub
+  datavet manifest data/ -o data.manifest.json --sign datavet.key
+  datavet verify data.manifest.json --key datavet.key.pub
+
+Key files are PEM (PKCS#8 private key, SubjectPublicKeyInfo public key), the same as
+`openssl genpkey -algorithm ed25519` and `openssl pkey -pubout` write. See
+docs/manifest.md, \"Signing\".";
+
+/// `datavet keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write the private key here (created owner-only, mode 0600) and the public key
+    /// to FILE.pub.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace FILE and FILE.pub if they exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Output form of `datavet manifest`.
@@ -52,6 +77,9 @@ Examples:
   # Shards by glob (quote it), reproducible timestamp, chained to the last version
   SOURCE_DATE_EPOCH=1700000000 datavet manifest 'shards/part-*.parquet' \\
       -o v2.manifest.json --parent v1.manifest.json
+
+  # Signed with a key from `datavet keygen`: also writes data.manifest.json.sig
+  datavet manifest data/ -o data.manifest.json --sign datavet.key
 
   # An in-toto statement to sign, bytes only (no parsing)
   datavet manifest data/ -o data.intoto.json --format in-toto --hash-only
@@ -120,6 +148,10 @@ pub struct ManifestArgs {
     /// CSV/TSV files have no header row.
     #[arg(long)]
     pub no_header: bool,
+    /// Sign the manifest with this ed25519 private key (from `datavet keygen`): writes
+    /// a DSSE envelope to FILE.sig next to the manifest.
+    #[arg(long, value_name = "KEY", requires = "output")]
+    pub sign: Option<PathBuf>,
 }
 
 const VERIFY_EXAMPLES: &str = "\
@@ -134,8 +166,12 @@ sidecar, verify reports schema drift and which rows changed, were added or remov
 that the rows were only reordered. Row numbers are 0-based indices of data rows (a
 header is not counted).
 
-Exit status: 0 all verified, 1 mismatch, 2 error (bad manifest, unreadable file,
-refused path or symbolic link).";
+With --key, MANIFEST.sig must be a valid signature of the manifest's exact bytes by
+that key, and the row sidecar must match the digest the manifest records.
+
+Exit status: 0 all verified, 1 mismatch (or a missing, wrong-key or invalid signature,
+or a manifest or sidecar changed after signing), 2 error (bad manifest or key file,
+unreadable file, refused path or symbolic link).";
 
 /// `datavet verify`.
 #[derive(Debug, Args)]
@@ -159,6 +195,10 @@ pub struct VerifyArgs {
     /// Rows listed per file in the text report.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_rows: usize,
+    /// Require MANIFEST.sig to be a valid signature by this ed25519 public key (from
+    /// `datavet keygen`, FILE.pub) before trusting the manifest.
+    #[arg(long, value_name = "PUBKEY")]
+    pub key: Option<PathBuf>,
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {

@@ -7,5 +7,6 @@ mod util;
 mod manifest;
 mod quality;
 mod scan;
+mod sign;
 mod snapshot;
 mod verify;

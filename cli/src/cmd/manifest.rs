@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use datavet_ingest::sign::{sign, signature_path};
 use datavet_ingest::{
-    ManifestFormat, ManifestOptions, ProvenanceSpec, ReadOptions, ResolveOptions, Tool,
+    ManifestFormat, ManifestOptions, PrivateKey, ProvenanceSpec, ReadOptions, ResolveOptions, Tool,
     build_manifest, hash_file, parse_utc, resolve, sidecar_path, write_manifest,
 };
 
@@ -23,6 +24,7 @@ struct Settings {
     sidecar: bool,
     options: ManifestOptions,
     follow_symlinks: bool,
+    sign_key: Option<PrivateKey>,
 }
 
 impl Settings {
@@ -46,8 +48,16 @@ impl Settings {
             follow_symlinks,
             delimiter,
             no_header,
+            sign,
         } = args;
+        // Load the key first: a bad key file fails before any hashing.
+        let sign_key = sign.as_deref().map(PrivateKey::load).transpose()?;
         let output = output.filter(|o| o.as_os_str() != "-");
+        if sign.is_some() && output.is_none() {
+            bail!(
+                "--sign needs -o FILE: the signature is written next to the manifest, to FILE.sig"
+            );
+        }
         let root = match (root, &output) {
             (Some(r), _) => r,
             (None, Some(o)) => match o.parent() {
@@ -102,6 +112,7 @@ impl Settings {
                 parent_sha256,
             },
             follow_symlinks,
+            sign_key,
         })
     }
 }
@@ -172,6 +183,15 @@ pub fn run(args: ManifestArgs, quiet: bool, bars: &Bars) -> anyhow::Result<ExitS
         None
     };
     let written = write_manifest(output, manifest, sidecar, settings.format)?;
+    // Sign exactly the bytes just written (rendering is deterministic), never a
+    // re-read of the file, which someone could have swapped in between.
+    let signed = match &settings.sign_key {
+        Some(key) => {
+            let bytes = written.render(settings.format);
+            Some((sign(key, output, bytes.as_bytes(), settings.format)?, key))
+        }
+        None => None,
+    };
     if !quiet {
         let mut line = format!(
             "wrote {} ({} file{}, {} bytes",
@@ -187,7 +207,22 @@ pub fn run(args: ManifestArgs, quiet: bool, bars: &Bars) -> anyhow::Result<ExitS
         if let Some(side) = &written.rows_sidecar {
             line.push_str(&format!(" and {}", side.path));
         }
+        if let Some((sig, key)) = &signed {
+            line.push_str(&format!(
+                ", signed with key {} in {}",
+                key.public_key().key_id(),
+                sig.display()
+            ));
+        }
         let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    if signed.is_none() && signature_path(output).exists() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: {} is an older signature that no longer matches; sign again with \
+             --sign KEY or delete it",
+            signature_path(output).display()
+        );
     }
     Ok(ExitStatus::Success)
 }

@@ -2,6 +2,7 @@
 //! status 2 with a one-line `error:` message (and a `hint:` where one helps).
 
 mod export;
+mod keygen;
 mod manifest;
 mod scan;
 mod verify;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify::run(args, &bars),
         Command::Scan(args) => scan::run(&args, quiet, &bars),
         Command::Export(args) => export::run(&args, &bars),
+        Command::Keygen(args) => keygen::run(args, quiet),
     }
 }
 

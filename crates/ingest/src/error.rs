@@ -176,6 +176,36 @@ pub enum IngestError {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// A key file is not a usable ed25519 key. The message never holds key material.
+    #[error("invalid key file {}: {reason}", path.display())]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file that must not be replaced already exists.
+    #[error("{} already exists", path.display())]
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The operating system's random source failed.
+    #[error("failed to get random bytes from the operating system")]
+    Random {
+        /// The cause.
+        #[source]
+        source: getrandom::Error,
+    },
+    /// A manifest failed its signature check: verification fails (exit 1), it is not
+    /// an error of the tool.
+    #[error("{problem}")]
+    Signature {
+        /// The manifest.
+        manifest: PathBuf,
+        /// Which check failed.
+        problem: crate::sign::SignatureProblem,
+    },
 }
 
 /// Result alias for the ingestion crate.

@@ -40,6 +40,7 @@ mod manifest;
 mod provenance;
 mod read;
 mod rowhash;
+pub mod sign;
 mod source;
 mod verify;
 
@@ -56,6 +57,7 @@ pub use polars::frame::DataFrame;
 pub use provenance::{Provenance, ProvenanceSpec, Tool, format_utc, parse_utc};
 pub use read::{Dataset, ReadOptions, read_table};
 pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
+pub use sign::{PrivateKey, PublicKey, SignatureProblem};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};
 pub use verify::{
     FileFacts, FileReport, FileStatus, SidecarStatus, Summary, VerifyOptions, VerifyReport,

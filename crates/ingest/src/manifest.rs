@@ -455,6 +455,18 @@ pub fn sidecar_path(manifest: &Path) -> PathBuf {
 /// Write `bytes` to `path` atomically: temporary file in the same folder, flush and
 /// sync, rename over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, 0o666, true)
+}
+
+/// [`write_atomic`] with the new file's permission bits (before the umask; Unix only),
+/// set when the temporary file is created, and whether an existing `path` may be
+/// replaced (without `overwrite`, an existing `path` fails with `AlreadyExists`).
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: bool,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -465,16 +477,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| IngestError::io("create a temporary file in", dir, e))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| IngestError::io("write", tmp.path().to_path_buf(), e))?;
-    tmp.persist(path)
-        .map_err(|e| IngestError::io("write", path, e.error))?;
+    if overwrite {
+        tmp.persist(path)
+            .map_err(|e| IngestError::io("write", path, e.error))?;
+    } else {
+        tmp.persist_noclobber(path)
+            .map_err(|e| IngestError::io("write", path, e.error))?;
+    }
     Ok(())
 }
 

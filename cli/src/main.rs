@@ -9,6 +9,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: glibc's malloc keeps freed multi-megabyte
+/// column buffers in its arenas (its mmap threshold grows with the first large free),
+/// which at 1M rows × 32 columns held the scan's peak memory 190 MB above what was
+/// live; mimalloc returns them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     match cmd::run(cli) {

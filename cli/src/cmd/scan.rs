@@ -56,7 +56,10 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         .include(settings.features.clone())
         .ignore(settings.ignore.clone())
         .check()?
-        .build(&dataset.frame)?;
+        // The detectors need only the feature matrix: the table is freed column by
+        // column as it is encoded (at 1M rows × 32 columns it is as large as the
+        // matrix), and read again for --export/--clean.
+        .build_owned(dataset.frame)?;
     marks.push(("features", peak_rss()));
     let params = ScanParams::default()
         .k(settings.k)
@@ -120,12 +123,17 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         let df = scores_frame(features.ids.as_deref(), &scan.combined, &detectors)?;
         staged.push(stage_table(path, df, TableFormat::Csv)?);
     }
-    if let Some(path) = &args.export {
-        let df = export_frame(&dataset.frame, &report.rows)?;
+    let frame = if args.export.is_some() || args.clean.is_some() {
+        Some(reread(&settings.data, args, &report.inputs, bars)?)
+    } else {
+        None
+    };
+    if let (Some(path), Some(frame)) = (&args.export, &frame) {
+        let df = export_frame(frame, &report.rows)?;
         staged.push(stage_table(path, df, TableFormat::from_path(path)?)?);
     }
-    if let Some(path) = &args.clean {
-        let df = clean_frame(&dataset.frame, &report.rows)?;
+    if let (Some(path), Some(frame)) = (&args.clean, &frame) {
+        let df = clean_frame(frame, &report.rows)?;
         staged.push(stage_table(path, df, TableFormat::from_path(path)?)?);
     }
     for s in staged {
@@ -155,6 +163,36 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Read the data again for `--export`/`--clean`, refusing if any file changed since
+/// it was scanned (the rows flagged would no longer be the rows written).
+fn reread(
+    data: &[std::path::PathBuf],
+    args: &ScanArgs,
+    scanned: &[datavet_report::InputFile],
+    bars: &Bars,
+) -> Result<polars::prelude::DataFrame> {
+    let (dataset, inputs) = load_and_fingerprint(data, &args.read, bars)?;
+    let same = inputs.len() == scanned.len()
+        && inputs
+            .iter()
+            .zip(scanned)
+            .all(|(a, b)| a.path == b.path && a.sha256 == b.sha256 && a.rows == b.rows);
+    if !same {
+        let changed = inputs
+            .iter()
+            .find(|a| {
+                !scanned
+                    .iter()
+                    .any(|b| a.path == b.path && a.sha256 == b.sha256)
+            })
+            .map_or_else(|| "the input files".to_string(), |a| a.path.clone());
+        anyhow::bail!(
+            "{changed} changed during the scan; nothing was written (run the scan again)"
+        );
+    }
+    Ok(dataset.frame)
 }
 
 /// Peak resident set size of this process so far, in KiB (`VmHWM` on Linux; `None`

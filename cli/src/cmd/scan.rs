@@ -54,7 +54,8 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         .include(settings.features.clone())
         .ignore(settings.ignore.clone())
         .check()?
-        .build(&dataset.frame)?;
+        .build(&dataset.frame)
+        .with_context(|| format!("cannot scan {}", super::data_name(&dataset)))?;
     let params = ScanParams::default()
         .k(settings.k)
         .seed(settings.seed)

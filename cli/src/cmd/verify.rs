@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use datavet_ingest::{FileReport, FileStatus, RowDiffKind, VerifyOptions, VerifyReport, verify};
+use datavet_ingest::{
+    FileReport, FileStatus, RowDiffKind, SidecarStatus, VerifyOptions, VerifyReport, verify,
+};
 
 use super::{ExitStatus, write_stdout};
 use crate::args::VerifyArgs;
@@ -60,6 +62,21 @@ fn render_text(report: &VerifyReport, max_rows: usize) -> String {
         } else {
             out.push('\n');
         }
+    }
+    match report.sidecar {
+        SidecarStatus::Changed => {
+            let _ = writeln!(
+                out,
+                "CHANGED  row sidecar: it does not match the size and sha256 the manifest records"
+            );
+        }
+        SidecarStatus::Missing => {
+            let _ = writeln!(
+                out,
+                "note     row sidecar is missing; row detail unavailable"
+            );
+        }
+        SidecarStatus::None | SidecarStatus::Ok => {}
     }
     let s = &report.summary;
     let _ = writeln!(

@@ -112,6 +112,7 @@ pub fn resolve(inputs: &[PathBuf], opts: &ResolveOptions) -> Result<Resolved> {
                 let format = Format::from_path(path)
                     .ok_or_else(|| IngestError::UnknownFormat { path: path.clone() })?;
                 check_symlink(path, opts.follow_symlinks)?;
+                check_regular(path)?;
                 found.push((path.clone(), format));
                 coverage.push(Coverage::File(relative(path, &root)?));
             }
@@ -242,6 +243,20 @@ fn check_symlink(path: &Path, follow: bool) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Refuse a FIFO, socket or device: reading one could block forever or never end.
+pub(crate) fn check_regular(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| IngestError::io("stat", path, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "it is a folder, not a file"
+    } else {
+        "it is not a regular file (a FIFO, socket or device)"
+    };
+    Err(IngestError::io("open", path, std::io::Error::other(what)))
 }
 
 pub(crate) fn is_hidden(name: &std::ffi::OsStr) -> bool {

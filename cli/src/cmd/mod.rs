@@ -142,6 +142,12 @@ pub fn load_and_fingerprint(
         };
         anyhow::bail!("{} {what}; there is nothing to scan", names.join(", "));
     }
+    if dataset.n_rows() == 1 {
+        anyhow::bail!(
+            "{} has only 1 data row; a scan compares rows with each other and needs at least 2",
+            data_name(&dataset)
+        );
+    }
     let paths: Vec<std::path::PathBuf> = dataset.files.iter().map(|f| f.path.clone()).collect();
     let digests = datavet_ingest::hash_files(&paths, progress);
     let mut inputs = Vec::with_capacity(paths.len());

@@ -182,15 +182,15 @@ pub(crate) fn walk_folder(dir: &Path, follow_symlinks: bool) -> Result<Vec<(Path
         if ft.is_dir() {
             continue;
         }
-        let Some(format) = Format::from_path(entry.path()) else {
-            continue;
-        };
-        if ft.is_symlink() {
+        if ft.is_symlink() && link_matters(entry.path()) {
             // Only reached when links are not followed.
             return Err(IngestError::Symlink {
                 path: entry.into_path(),
             });
         }
+        let Some(format) = Format::from_path(entry.path()) else {
+            continue;
+        };
         if ft.is_file() {
             out.push((entry.into_path(), format));
         }
@@ -243,6 +243,13 @@ fn check_symlink(path: &Path, follow: bool) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Whether an unfollowed symbolic link could hide data: it has a data file's name, or
+/// leads to a folder, or leads nowhere that can be checked (broken, or a loop).
+/// Links to other files are skipped like any other non-data file.
+pub(crate) fn link_matters(path: &Path) -> bool {
+    Format::from_path(path).is_some() || std::fs::metadata(path).ok().is_none_or(|m| m.is_dir())
 }
 
 /// Refuse a FIFO, socket or device: reading one could block forever or never end.
@@ -539,6 +546,16 @@ mod tests {
         };
         let err = resolve(&[d.join("data")], &opts).unwrap_err();
         assert!(matches!(err, IngestError::Symlink { .. }), "{err}");
+        // A link to a folder (here a loop) is refused too, not skipped; followed, the
+        // loop is an error naming it.
+        fs::remove_file(d.join("data/link.csv")).unwrap();
+        std::os::unix::fs::symlink("..", d.join("data/loop")).unwrap();
+        let err = resolve(&[d.join("data")], &opts).unwrap_err();
+        assert!(err.to_string().contains("loop"), "{err}");
+        let err = resolve(&[d.join("data")], &ResolveOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("loop"), "{err}");
+        fs::remove_file(d.join("data/loop")).unwrap();
+        std::os::unix::fs::symlink(&target, d.join("data/link.csv")).unwrap();
         let r = resolve(&[d.join("data")], &ResolveOptions::default()).unwrap();
         assert_eq!(r.files.len(), 2);
     }

@@ -279,7 +279,7 @@ pub fn verify_manifest(
         }
     }
 
-    let mut extras = find_extras(manifest, manifest_path, &root)?;
+    let mut extras = find_extras(manifest, manifest_path, &root, opts.follow_symlinks)?;
     extras.sort_by(|a, b| a.path.cmp(&b.path));
 
     let mut summary = Summary::default();
@@ -459,7 +459,15 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Data files under the covered folders and globs that the manifest does not list.
-fn find_extras(manifest: &Manifest, manifest_path: &Path, root: &Path) -> Result<Vec<FileReport>> {
+/// Data files under covered folders and globs that the manifest does not list. A link
+/// that could hide data is refused unless `follow` (as `datavet manifest` refuses it);
+/// links are never descended.
+fn find_extras(
+    manifest: &Manifest,
+    manifest_path: &Path,
+    root: &Path,
+    follow: bool,
+) -> Result<Vec<FileReport>> {
     let listed: std::collections::HashSet<&str> =
         manifest.files.iter().map(|f| f.path.as_str()).collect();
     let mut skip = vec![normalize(manifest_path)?];
@@ -510,6 +518,14 @@ fn find_extras(manifest: &Manifest, manifest_path: &Path, root: &Path) -> Result
                     })?;
                     if entry.file_type().is_dir() {
                         continue;
+                    }
+                    if entry.file_type().is_symlink()
+                        && !follow
+                        && crate::source::link_matters(entry.path())
+                    {
+                        return Err(IngestError::Symlink {
+                            path: entry.into_path(),
+                        });
                     }
                     let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                     consider(entry.path(), size)?;

@@ -70,6 +70,10 @@ pub fn report_error(err: &anyhow::Error) {
                 .join(" ")
         })
         .collect();
+    // Some causes repeat their source's text ("incomplete deflate stream: incomplete
+    // deflate stream"): keep each text once.
+    let mut chain = chain;
+    chain.dedup_by(|next, prev| prev.ends_with(next.as_str()));
     let mut message = chain.join(": ");
     // A message may carry its own hint after "; hint: ".
     let own_hint = message.find("; hint: ").map(|at| {

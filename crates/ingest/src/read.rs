@@ -73,6 +73,8 @@ pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
         }
         Format::Parquet => ParquetReader::new(open(file)?).finish().map_err(err)?,
         Format::Ipc => IpcReader::new(open(file)?).finish().map_err(err)?,
+        // An empty JSON Lines file is an empty table (polars cannot infer a schema).
+        Format::JsonLines if is_empty_file(file)? => DataFrame::empty(),
         Format::JsonLines => {
             let rows = NonZeroUsize::new(opts.infer_schema_rows.max(1));
             match read_jsonl(file, rows) {
@@ -90,6 +92,11 @@ pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
     };
     strip_bom(&mut df).map_err(err)?;
     Ok(df)
+}
+
+fn is_empty_file(file: &SourceFile) -> Result<bool> {
+    let meta = std::fs::metadata(&file.path).map_err(|e| IngestError::io("stat", &file.path, e))?;
+    Ok(meta.len() == 0)
 }
 
 fn open(file: &SourceFile) -> Result<File> {

@@ -149,6 +149,10 @@ fn created_at_time(flag: Option<&str>) -> anyhow::Result<i64> {
 
 pub fn run(args: ManifestArgs, quiet: bool, bars: &Bars) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(args)?;
+    if let Some(out) = &settings.output {
+        super::check_output(out)?;
+        super::check_output(&sidecar_path(out))?;
+    }
     let mut exclude = Vec::new();
     if let Some(out) = &settings.output {
         exclude.push(out.clone());

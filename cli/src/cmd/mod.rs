@@ -111,6 +111,15 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
     })
 }
 
+/// Refuse an output path that is a folder before any work is done: renaming a finished
+/// file over a folder fails only at the end, after other outputs may have been written.
+pub fn check_output(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("output {} is a folder; give a file name", path.display());
+    }
+    Ok(())
+}
+
 /// Reading options from the shared flags.
 pub fn read_options(read: &crate::args::ReadArgs) -> anyhow::Result<datavet_ingest::ReadOptions> {
     let delimiter = match read.delimiter {

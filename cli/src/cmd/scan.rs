@@ -42,6 +42,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         if args.data.iter().any(|d| d == out) {
             anyhow::bail!("output {} would overwrite an input", out.display());
         }
+        super::check_output(out)?;
     }
     // Check output formats before the work, so a typo fails fast.
     for out in [&args.export, &args.clean].into_iter().flatten() {

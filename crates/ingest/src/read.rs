@@ -5,7 +5,10 @@
 //! fields are null, gzip/zstd compression is detected from the bytes. Column types are
 //! inferred from the first [`ReadOptions::infer_schema_rows`] rows; if a later value
 //! does not fit the inferred type the file is read again inferring from every row, so a
-//! mixed column becomes a string column instead of failing.
+//! mixed column becomes a string column instead of failing. A row with more or fewer
+//! fields than the header, a repeated column name, a quote that never closes and bytes
+//! that are not UTF-8 are errors that name the row, line and column (`diagnose.rs`);
+//! so is a JSON Lines line that is not a JSON object.
 
 use std::fs::File;
 use std::num::NonZeroUsize;
@@ -53,10 +56,7 @@ pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
     };
     let mut df = match format {
         Format::Csv { delimiter, .. } => {
-            // Rows with too few fields would silently become nulls, and a repeated
-            // column name would be renamed: refuse both, saying where.
-            diagnose::check_csv(&file.path, delimiter, opts.has_header, false)?;
-            match read_csv(file, delimiter, opts, Some(opts.infer_schema_rows.max(1))) {
+            let df = match read_csv(file, delimiter, opts, Some(opts.infer_schema_rows.max(1))) {
                 Ok(df) => df,
                 // A value later in the file did not fit the inferred type: infer from
                 // every row instead.
@@ -69,7 +69,20 @@ pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
                     Err(e) => return Err(e),
                 },
                 Err(e) => return Err(e),
+            };
+            // Polars pads a row with too few fields with nulls and renames a repeated
+            // column name to `name_duplicated_N` (and reads a header that is not UTF-8
+            // lossily): refuse these, saying where. A short
+            // row always leaves the last column null, so clean files cost no extra pass.
+            let last_has_nulls = df.columns().last().is_some_and(|c| c.null_count() > 0);
+            let renamed = df
+                .get_column_names()
+                .iter()
+                .any(|n| n.contains("_duplicated_") || n.contains('\u{fffd}'));
+            if last_has_nulls || renamed {
+                diagnose::check_csv(&file.path, delimiter, opts.has_header, false)?;
             }
+            df
         }
         Format::Parquet => ParquetReader::new(open(file)?).finish().map_err(err)?,
         Format::Ipc => IpcReader::new(open(file)?).finish().map_err(err)?,
@@ -490,6 +503,26 @@ mod tests {
         assert!(
             err.to_string().contains("row 1 (line 3), column 2 'b'"),
             "{err}"
+        );
+        fs::write(&p, b"a,t\xeate\n1,2\n3,4\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("header (line 1), column 2"),
+            "{err}"
+        );
+        fs::write(&p, "a,b,a\n1,2,3\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("'a' is used twice"), "{err}");
+        // Short rows (which polars pads with nulls) are refused; a null last cell is not.
+        fs::write(&p, "a,b,c\n1,2,3\n4,5\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("row 1 (line 3)"), "{err}");
+        fs::write(&p, "a,b,c\n1,2,3\n4,5,\n").unwrap();
+        assert_eq!(
+            read_table(&src(&p), &ReadOptions::default())
+                .unwrap()
+                .height(),
+            2
         );
         let p = tmp.path().join("j.jsonl");
         fs::write(&p, "{\"a\":1}\n{\"a\":2}\n{oops\n").unwrap();

@@ -10,7 +10,8 @@
 //! file that is not a JSON object. Both stream the file in 1 MiB reads.
 //!
 //! Rows are counted like everywhere else in datavet: 0-based data rows, the header
-//! not counted; lines and columns are 1-based, as an editor shows them.
+//! not counted, a blank line after the first record counted as a row (polars reads it
+//! as a row of nulls); lines and columns are 1-based, as an editor shows them.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -138,6 +139,11 @@ impl Csv<'_> {
     fn byte(&mut self, b: u8) -> Result<(), IngestError> {
         if !self.started {
             if b == b'\n' {
+                // Polars reads a blank line after the first record as a row of nulls:
+                // count it, so row numbers agree with the rows datavet reports.
+                if self.records > 0 {
+                    self.records += 1;
+                }
                 self.line += 1;
                 return Ok(());
             }
@@ -338,6 +344,8 @@ mod tests {
             e.contains("row 2 (line 5)") && e.contains("2 fields but the header has 3"),
             "{e}"
         );
+        let e = csv(b"a,b\n1,2\n\n3\n", false).unwrap();
+        assert!(e.contains("row 2 (line 4)"), "{e}");
         let e = csv(b"a,b\n1,2,3\n", false).unwrap();
         assert!(e.contains("row 0 (line 2)"), "{e}");
         let e = csv(b"a,b,a\n1,2,3\n", false).unwrap();

@@ -4,6 +4,7 @@
 mod common;
 mod util;
 
+mod bad;
 mod manifest;
 mod quality;
 mod scan;

@@ -16,6 +16,7 @@ pub fn run(args: &ExportArgs, bars: &Bars) -> Result<ExitStatus> {
     if args.data.iter().any(|d| d == &args.output) {
         bail!("output {} would overwrite an input", args.output.display());
     }
+    super::check_output(&args.output)?;
     let text = std::fs::read_to_string(&args.report)
         .with_context(|| format!("failed to read report {}", args.report.display()))?;
     let report = ScanReport::from_json(&args.report, &text)?;

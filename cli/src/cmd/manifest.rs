@@ -126,7 +126,16 @@ fn load_spec(path: &Path) -> anyhow::Result<ProvenanceSpec> {
     {
         serde_json::from_str(&text).map_err(anyhow::Error::from)
     } else {
-        toml::from_str(&text).map_err(anyhow::Error::from)
+        // TOML's own message draws the line over several lines: say line and column.
+        toml::from_str(&text).map_err(|e| match e.span() {
+            Some(span) => {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                anyhow::anyhow!("line {line}, column {column}: {}", e.message())
+            }
+            None => anyhow::anyhow!("{}", e.message()),
+        })
     };
     spec.with_context(|| format!("failed to parse provenance file {}", path.display()))
 }
@@ -151,6 +160,10 @@ fn created_at_time(flag: Option<&str>) -> anyhow::Result<i64> {
 
 pub fn run(args: ManifestArgs, quiet: bool, bars: &Bars) -> anyhow::Result<ExitStatus> {
     let settings = Settings::resolve(args)?;
+    if let Some(out) = &settings.output {
+        super::check_output(out)?;
+        super::check_output(&sidecar_path(out))?;
+    }
     let mut exclude = Vec::new();
     if let Some(out) = &settings.output {
         exclude.push(out.clone());

@@ -61,10 +61,21 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
 
 /// Print `error: …` (the whole cause chain on one line) and a hint when one helps.
 pub fn report_error(err: &anyhow::Error) {
+    // Polars and TOML messages can span lines: squash every run of whitespace so the
+    // error stays one line.
     let chain: Vec<String> = err
         .chain()
-        .map(|c| c.to_string().replace('\n', " "))
+        .map(|c| {
+            c.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
+    // Some causes repeat their source's text ("incomplete deflate stream: incomplete
+    // deflate stream"): keep each text once.
+    let mut chain = chain;
+    chain.dedup_by(|next, prev| prev.ends_with(next.as_str()));
     let mut message = chain.join(": ");
     // A message may carry its own hint after "; hint: ".
     let own_hint = message.find("; hint: ").map(|at| {
@@ -102,6 +113,15 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
     })
 }
 
+/// Refuse an output path that is a folder before any work is done: renaming a finished
+/// file over a folder fails only at the end, after other outputs may have been written.
+pub fn check_output(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("output {} is a folder; give a file name", path.display());
+    }
+    Ok(())
+}
+
 /// Reading options from the shared flags.
 pub fn read_options(read: &crate::args::ReadArgs) -> anyhow::Result<datavet_ingest::ReadOptions> {
     let delimiter = match read.delimiter {
@@ -124,6 +144,25 @@ pub fn load_and_fingerprint(
 ) -> anyhow::Result<(datavet_ingest::Dataset, Vec<datavet_report::InputFile>)> {
     let opts = read_options(read)?;
     let dataset = datavet_ingest::Dataset::load(data, &opts)?;
+    if dataset.n_rows() == 0 {
+        let names: Vec<String> = dataset
+            .files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        let what = if dataset.frame.width() == 0 {
+            "is empty (no header, no rows)"
+        } else {
+            "has a header but no data rows"
+        };
+        anyhow::bail!("{} {what}; there is nothing to scan", names.join(", "));
+    }
+    if dataset.n_rows() == 1 {
+        anyhow::bail!(
+            "{} has only 1 data row; a scan compares rows with each other and needs at least 2",
+            data_name(&dataset)
+        );
+    }
     let paths: Vec<std::path::PathBuf> = dataset.files.iter().map(|f| f.path.clone()).collect();
     let digests = datavet_ingest::hash_files(&paths, progress);
     let mut inputs = Vec::with_capacity(paths.len());
@@ -136,5 +175,16 @@ pub fn load_and_fingerprint(
             rows: *rows,
         });
     }
+    // The digests must be of the bytes the rows were read from.
+    dataset.check_unchanged()?;
     Ok((dataset, inputs))
+}
+
+/// What a scan read, for error messages: the file, or the first file and how many more.
+pub fn data_name(dataset: &datavet_ingest::Dataset) -> String {
+    match dataset.files.as_slice() {
+        [one] => one.path.display().to_string(),
+        [first, rest @ ..] => format!("{} (and {} more files)", first.path.display(), rest.len()),
+        [] => "the data".to_string(),
+    }
 }

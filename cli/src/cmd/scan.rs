@@ -42,6 +42,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         if args.data.iter().any(|d| d == out) {
             anyhow::bail!("output {} would overwrite an input", out.display());
         }
+        super::check_output(out)?;
     }
     // Check output formats before the work, so a typo fails fast.
     for out in [&args.export, &args.clean].into_iter().flatten() {
@@ -50,6 +51,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
     let mut marks = Vec::new();
     let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, bars)?;
     marks.push(("read", peak_rss()));
+    let data_name = super::data_name(&dataset);
     let features = FeatureParams::default()
         .label(settings.label.clone())
         .id(settings.id.clone())
@@ -59,7 +61,8 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         // The detectors need only the feature matrix: the table is freed column by
         // column as it is encoded (at 1M rows × 32 columns it is as large as the
         // matrix), and read again for --export/--clean.
-        .build_owned(dataset.frame)?;
+        .build_owned(dataset.frame)
+        .with_context(|| format!("cannot scan {data_name}"))?;
     marks.push(("features", peak_rss()));
     let params = ScanParams::default()
         .k(settings.k)

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use datavet_ingest::sign::verify_signed;
 use datavet_ingest::{
-    FileReport, FileStatus, IngestError, PublicKey, RowDiffKind, VerifyOptions, VerifyReport,
-    verify,
+    FileReport, FileStatus, IngestError, PublicKey, RowDiffKind, SidecarStatus, VerifyOptions,
+    VerifyReport, verify,
 };
 
 use super::{ExitStatus, write_stdout};
@@ -96,6 +96,21 @@ fn render_text(report: &VerifyReport, max_rows: usize) -> String {
         } else {
             out.push('\n');
         }
+    }
+    match report.sidecar {
+        SidecarStatus::Changed => {
+            let _ = writeln!(
+                out,
+                "CHANGED  row sidecar: it does not match the size and sha256 the manifest records"
+            );
+        }
+        SidecarStatus::Missing => {
+            let _ = writeln!(
+                out,
+                "note     row sidecar is missing; row detail unavailable"
+            );
+        }
+        SidecarStatus::None | SidecarStatus::Ok => {}
     }
     let s = &report.summary;
     let _ = writeln!(

@@ -90,6 +90,16 @@ pub enum IngestError {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// A file is malformed at a known place (row, line, column).
+    #[error("failed to read {}: {at}: {detail}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Where, e.g. "row 3 (line 5), column 2 'x'" or "line 7, column 12".
+        at: String,
+        /// What is wrong there.
+        detail: String,
+    },
     /// Two files of one dataset have different schemas.
     #[error("schema of {other} does not match {first}: {detail}")]
     SchemaMismatch {

@@ -104,9 +104,28 @@ fn hash_file_checked(
     })
 }
 
-/// Length and modification time: what must not move while a file is hashed.
-fn stamp(meta: &Metadata) -> (u64, Option<SystemTime>) {
-    (meta.len(), meta.modified().ok())
+/// Length, modification time and (on Unix) inode change time: what must not move while
+/// a file is read. The change time cannot be set back by `touch`, so a same-size
+/// rewrite with its old modification time restored is caught too.
+pub(crate) type Stamp = (u64, Option<SystemTime>, i64, i64);
+
+/// The [`Stamp`] of file metadata.
+pub(crate) fn stamp(meta: &Metadata) -> Stamp {
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let changed = (0, 0);
+    (meta.len(), meta.modified().ok(), changed.0, changed.1)
+}
+
+/// The [`Stamp`] of a path.
+pub(crate) fn stamp_path(path: &Path) -> Result<Stamp> {
+    std::fs::metadata(path)
+        .map(|m| stamp(&m))
+        .map_err(|e| IngestError::io("stat", path, e))
 }
 
 /// Hash many files in parallel. Results are in the order of `paths`; one file's error
@@ -203,6 +222,19 @@ mod tests {
         assert!(err.to_string().contains("growing.csv"), "{err}");
         // Unchanged: fine.
         assert!(hash_file_checked(&p, &(), &|| {}).is_ok());
+        // Rewritten in place, same size, modification time put back: still caught
+        // (the change time moves).
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        let rewrite = || {
+            std::fs::write(&p, b"a,b\n9,9\n3,4\n").unwrap();
+            let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+            f.set_modified(mtime).unwrap();
+        };
+        let err = hash_file_checked(&p, &(), &rewrite).unwrap_err();
+        assert!(
+            matches!(err, IngestError::ChangedWhileReading { .. }),
+            "{err}"
+        );
     }
 
     #[test]

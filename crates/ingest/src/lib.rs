@@ -32,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod diagnose;
 mod diff;
 mod error;
 mod format;

@@ -210,6 +210,7 @@ pub fn build_manifest(
             .zip(&digests)
             .with_max_len(1)
             .map(|(f, d)| {
+                let before = crate::hash::stamp_path(&f.path)?;
                 let df = read_table(f, &opts.read)?;
                 let schema = df
                     .schema()
@@ -223,10 +224,9 @@ pub fn build_manifest(
                     path: f.rel.clone(),
                     source: Box::new(e),
                 })?;
-                let now = std::fs::metadata(&f.path)
-                    .map_err(|e| IngestError::io("stat", &f.path, e))?
-                    .len();
-                if now != d.size {
+                // The rows must come from the bytes that were hashed.
+                let now = crate::hash::stamp_path(&f.path)?;
+                if now != before || now.0 != d.size {
                     return Err(IngestError::ChangedWhileReading {
                         path: f.path.clone(),
                     });

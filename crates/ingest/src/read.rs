@@ -5,7 +5,10 @@
 //! fields are null, gzip/zstd compression is detected from the bytes. Column types are
 //! inferred from the first [`ReadOptions::infer_schema_rows`] rows; if a later value
 //! does not fit the inferred type the file is read again inferring from every row, so a
-//! mixed column becomes a string column instead of failing.
+//! mixed column becomes a string column instead of failing. A row with more or fewer
+//! fields than the header, a repeated column name, a quote that never closes and bytes
+//! that are not UTF-8 are errors that name the row, line and column (`diagnose.rs`);
+//! so is a JSON Lines line that is not a JSON object.
 
 use std::fs::File;
 use std::num::NonZeroUsize;
@@ -14,6 +17,7 @@ use std::path::PathBuf;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::diagnose;
 use crate::error::{IngestError, Result};
 use crate::format::Format;
 use crate::source::{ResolveOptions, SourceFile, resolve};
@@ -52,27 +56,60 @@ pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
     };
     let mut df = match format {
         Format::Csv { delimiter, .. } => {
-            match read_csv(file, delimiter, opts, Some(opts.infer_schema_rows.max(1))) {
+            let df = match read_csv(file, delimiter, opts, Some(opts.infer_schema_rows.max(1))) {
                 Ok(df) => df,
                 // A value later in the file did not fit the inferred type: infer from
                 // every row instead.
-                Err(IngestError::Read { .. }) => read_csv(file, delimiter, opts, None)?,
+                Err(IngestError::Read { .. }) => match read_csv(file, delimiter, opts, None) {
+                    Ok(df) => df,
+                    Err(e @ IngestError::Read { .. }) => {
+                        diagnose::check_csv(&file.path, delimiter, opts.has_header, true)?;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                },
                 Err(e) => return Err(e),
+            };
+            // Polars pads a row with too few fields with nulls and renames a repeated
+            // column name to `name_duplicated_N` (and reads a header that is not UTF-8
+            // lossily): refuse these, saying where. A short
+            // row always leaves the last column null, so clean files cost no extra pass.
+            let last_has_nulls = df.columns().last().is_some_and(|c| c.null_count() > 0);
+            let renamed = df
+                .get_column_names()
+                .iter()
+                .any(|n| n.contains("_duplicated_") || n.contains('\u{fffd}'));
+            if last_has_nulls || renamed {
+                diagnose::check_csv(&file.path, delimiter, opts.has_header, false)?;
             }
+            df
         }
         Format::Parquet => ParquetReader::new(open(file)?).finish().map_err(err)?,
         Format::Ipc => IpcReader::new(open(file)?).finish().map_err(err)?,
+        // An empty JSON Lines file is an empty table (polars cannot infer a schema).
+        Format::JsonLines if is_empty_file(file)? => DataFrame::empty(),
         Format::JsonLines => {
             let rows = NonZeroUsize::new(opts.infer_schema_rows.max(1));
             match read_jsonl(file, rows) {
                 Ok(df) => df,
-                Err(IngestError::Read { .. }) => read_jsonl(file, None)?,
+                Err(IngestError::Read { .. }) => match read_jsonl(file, None) {
+                    Ok(df) => df,
+                    Err(e @ IngestError::Read { .. }) => {
+                        return Err(diagnose::jsonl_problem(&file.path).unwrap_or(e));
+                    }
+                    Err(e) => return Err(e),
+                },
                 Err(e) => return Err(e),
             }
         }
     };
     strip_bom(&mut df).map_err(err)?;
     Ok(df)
+}
+
+fn is_empty_file(file: &SourceFile) -> Result<bool> {
+    let meta = std::fs::metadata(&file.path).map_err(|e| IngestError::io("stat", &file.path, e))?;
+    Ok(meta.len() == 0)
 }
 
 fn open(file: &SourceFile) -> Result<File> {
@@ -136,6 +173,8 @@ pub struct Dataset {
     pub frame: DataFrame,
     /// Number of rows read from each file, parallel to `files`.
     pub file_rows: Vec<usize>,
+    /// Size and times of each file before it was read, for [`Dataset::check_unchanged`].
+    stamps: Vec<crate::hash::Stamp>,
 }
 
 impl Dataset {
@@ -152,9 +191,17 @@ impl Dataset {
     /// Read already-resolved files (in the given order) into one frame. Every file
     /// must have the same column names and types in the same order.
     pub fn from_files(files: Vec<SourceFile>, opts: &ReadOptions) -> Result<Dataset> {
-        let frames: Vec<Result<DataFrame>> =
-            files.par_iter().map(|f| read_table(f, opts)).collect();
-        let mut frames = frames.into_iter();
+        let frames: Vec<Result<(crate::hash::Stamp, DataFrame)>> = files
+            .par_iter()
+            .map(|f| Ok((crate::hash::stamp_path(&f.path)?, read_table(f, opts)?)))
+            .collect();
+        let mut stamps = Vec::with_capacity(files.len());
+        let mut frames = frames.into_iter().map(|r| {
+            r.map(|(stamp, df)| {
+                stamps.push(stamp);
+                df
+            })
+        });
         let mut frame = match frames.next() {
             Some(first) => first?,
             None => DataFrame::empty(),
@@ -188,7 +235,22 @@ impl Dataset {
             files,
             frame,
             file_rows,
+            stamps,
         })
+    }
+
+    /// Fail with [`IngestError::ChangedWhileReading`] if any file's size, modification
+    /// time or change time differs from when it was read. Call it after hashing the
+    /// files, so a digest is never reported for bytes other than the rows read.
+    pub fn check_unchanged(&self) -> Result<()> {
+        for (file, then) in self.files.iter().zip(&self.stamps) {
+            if crate::hash::stamp_path(&file.path)? != *then {
+                return Err(IngestError::ChangedWhileReading {
+                    path: file.path.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Total number of rows.
@@ -412,6 +474,63 @@ mod tests {
         let (f, local) = ds.locate(2).unwrap();
         assert_eq!((f.rel.as_str(), local), ("b.csv", 0));
         assert!(ds.locate(3).is_none());
+    }
+
+    #[test]
+    fn dataset_notices_a_file_changed_after_reading() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a.csv");
+        fs::write(&p, "id,v\n1,a\n").unwrap();
+        let ds = Dataset::load(std::slice::from_ref(&p), &ReadOptions::default()).unwrap();
+        ds.check_unchanged().unwrap();
+        fs::write(&p, "id,v\n1,a\n2,b\n").unwrap();
+        let err = ds.check_unchanged().unwrap_err();
+        assert!(
+            matches!(err, IngestError::ChangedWhileReading { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_csv_and_jsonl_errors_say_where() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("r.csv");
+        fs::write(&p, "a,b,c\n1,2,3\n4,5\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("r.csv: row 1 (line 3)"), "{err}");
+        fs::write(&p, b"a,b\n1,x\n2,\xe9t\xe9\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("row 1 (line 3), column 2 'b'"),
+            "{err}"
+        );
+        fs::write(&p, b"a,t\xeate\n1,2\n3,4\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("header (line 1), column 2"),
+            "{err}"
+        );
+        fs::write(&p, "a,b,a\n1,2,3\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("'a' is used twice"), "{err}");
+        // Short rows (which polars pads with nulls) are refused; a null last cell is not.
+        fs::write(&p, "a,b,c\n1,2,3\n4,5\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("row 1 (line 3)"), "{err}");
+        fs::write(&p, "a,b,c\n1,2,3\n4,5,\n").unwrap();
+        assert_eq!(
+            read_table(&src(&p), &ReadOptions::default())
+                .unwrap()
+                .height(),
+            2
+        );
+        let p = tmp.path().join("j.jsonl");
+        fs::write(&p, "{\"a\":1}\n{\"a\":2}\n{oops\n").unwrap();
+        let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("j.jsonl: line 3, column 2"),
+            "{err}"
+        );
     }
 
     #[test]

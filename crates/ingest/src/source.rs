@@ -112,6 +112,7 @@ pub fn resolve(inputs: &[PathBuf], opts: &ResolveOptions) -> Result<Resolved> {
                 let format = Format::from_path(path)
                     .ok_or_else(|| IngestError::UnknownFormat { path: path.clone() })?;
                 check_symlink(path, opts.follow_symlinks)?;
+                check_regular(path)?;
                 found.push((path.clone(), format));
                 coverage.push(Coverage::File(relative(path, &root)?));
             }
@@ -181,15 +182,15 @@ pub(crate) fn walk_folder(dir: &Path, follow_symlinks: bool) -> Result<Vec<(Path
         if ft.is_dir() {
             continue;
         }
-        let Some(format) = Format::from_path(entry.path()) else {
-            continue;
-        };
-        if ft.is_symlink() {
+        if ft.is_symlink() && link_matters(entry.path()) {
             // Only reached when links are not followed.
             return Err(IngestError::Symlink {
                 path: entry.into_path(),
             });
         }
+        let Some(format) = Format::from_path(entry.path()) else {
+            continue;
+        };
         if ft.is_file() {
             out.push((entry.into_path(), format));
         }
@@ -242,6 +243,27 @@ fn check_symlink(path: &Path, follow: bool) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Whether an unfollowed symbolic link could hide data: it has a data file's name, or
+/// leads to a folder, or leads nowhere that can be checked (broken, or a loop).
+/// Links to other files are skipped like any other non-data file.
+pub(crate) fn link_matters(path: &Path) -> bool {
+    Format::from_path(path).is_some() || std::fs::metadata(path).ok().is_none_or(|m| m.is_dir())
+}
+
+/// Refuse a FIFO, socket or device: reading one could block forever or never end.
+pub(crate) fn check_regular(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| IngestError::io("stat", path, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "it is a folder, not a file"
+    } else {
+        "it is not a regular file (a FIFO, socket or device)"
+    };
+    Err(IngestError::io("open", path, std::io::Error::other(what)))
 }
 
 pub(crate) fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -524,6 +546,16 @@ mod tests {
         };
         let err = resolve(&[d.join("data")], &opts).unwrap_err();
         assert!(matches!(err, IngestError::Symlink { .. }), "{err}");
+        // A link to a folder (here a loop) is refused too, not skipped; followed, the
+        // loop is an error naming it.
+        fs::remove_file(d.join("data/link.csv")).unwrap();
+        std::os::unix::fs::symlink("..", d.join("data/loop")).unwrap();
+        let err = resolve(&[d.join("data")], &opts).unwrap_err();
+        assert!(err.to_string().contains("loop"), "{err}");
+        let err = resolve(&[d.join("data")], &ResolveOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("loop"), "{err}");
+        fs::remove_file(d.join("data/loop")).unwrap();
+        std::os::unix::fs::symlink(&target, d.join("data/link.csv")).unwrap();
         let r = resolve(&[d.join("data")], &ResolveOptions::default()).unwrap();
         assert_eq!(r.files.len(), 2);
     }

@@ -159,8 +159,12 @@ fn validate(manifest: &Manifest, manifest_path: &Path) -> Result<()> {
         path: path.to_string(),
         reason,
     };
+    let mut seen = std::collections::HashSet::new();
     for f in &manifest.files {
         check_manifest_path(&f.path).map_err(|r| unsafe_path(&f.path, r))?;
+        if !seen.insert(f.path.as_str()) {
+            return Err(unsafe_path(&f.path, "it is listed twice"));
+        }
     }
     for c in &manifest.coverage {
         match c {
@@ -275,7 +279,7 @@ pub fn verify_manifest(
         }
     }
 
-    let mut extras = find_extras(manifest, manifest_path, &root)?;
+    let mut extras = find_extras(manifest, manifest_path, &root, opts.follow_symlinks)?;
     extras.sort_by(|a, b| a.path.cmp(&b.path));
 
     let mut summary = Summary::default();
@@ -288,8 +292,12 @@ pub fn verify_manifest(
         }
     }
     reports.extend(extras);
-    let verified =
-        summary.changed == 0 && summary.missing == 0 && (summary.extra == 0 || opts.allow_extra);
+    // A sidecar that does not match the digest the manifest records has been
+    // tampered with or damaged: that fails verification even when the data matches.
+    let verified = summary.changed == 0
+        && summary.missing == 0
+        && (summary.extra == 0 || opts.allow_extra)
+        && sidecar_status != SidecarStatus::Changed;
     Ok(VerifyReport {
         verified,
         root: opts.root.display().to_string(),
@@ -337,6 +345,8 @@ impl Guard<'_> {
                 return Err(IngestError::LinkOutsideRoot { path, target: real });
             }
         }
+        // A folder or FIFO where a file was listed: never hash it (a FIFO would block).
+        crate::source::check_regular(&path)?;
         Ok(Some(path))
     }
 }
@@ -449,7 +459,15 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Data files under the covered folders and globs that the manifest does not list.
-fn find_extras(manifest: &Manifest, manifest_path: &Path, root: &Path) -> Result<Vec<FileReport>> {
+/// Data files under covered folders and globs that the manifest does not list. A link
+/// that could hide data is refused unless `follow` (as `datavet manifest` refuses it);
+/// links are never descended.
+fn find_extras(
+    manifest: &Manifest,
+    manifest_path: &Path,
+    root: &Path,
+    follow: bool,
+) -> Result<Vec<FileReport>> {
     let listed: std::collections::HashSet<&str> =
         manifest.files.iter().map(|f| f.path.as_str()).collect();
     let mut skip = vec![normalize(manifest_path)?];
@@ -500,6 +518,14 @@ fn find_extras(manifest: &Manifest, manifest_path: &Path, root: &Path) -> Result
                     })?;
                     if entry.file_type().is_dir() {
                         continue;
+                    }
+                    if entry.file_type().is_symlink()
+                        && !follow
+                        && crate::source::link_matters(entry.path())
+                    {
+                        return Err(IngestError::Symlink {
+                            path: entry.into_path(),
+                        });
                     }
                     let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                     consider(entry.path(), size)?;
@@ -658,7 +684,7 @@ mod tests {
     }
 
     #[test]
-    fn sidecar_tampering_removes_row_detail_only() {
+    fn sidecar_tampering_fails_and_removes_row_detail() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let m = make(dir);
@@ -670,6 +696,7 @@ mod tests {
         fs::write(dir.join("data/a.csv"), "id,v\n1,x\n2,Y\n3,z\n").unwrap();
         let r = run(dir, &m, false, false).unwrap();
         assert_eq!(r.sidecar, SidecarStatus::Changed);
+        assert!(!r.verified);
         let rows = r.files[0].rows.as_ref().unwrap();
         assert_eq!(rows.kind, RowDiffKind::Unavailable);
         assert!(rows.reason.as_ref().unwrap().contains("sidecar"));
@@ -681,7 +708,7 @@ mod tests {
         let dir = tmp.path();
         let m = make(dir);
         let text = fs::read_to_string(&m).unwrap();
-        for bad in ["../x.csv", "/etc/passwd"] {
+        for bad in ["../x.csv", "/etc/passwd", "data/b.csv"] {
             let evil = text.replace("\"data/a.csv\"", &format!("\"{bad}\""));
             fs::write(&m, &evil).unwrap();
             let err = run(dir, &m, false, false).unwrap_err();

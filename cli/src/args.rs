@@ -335,6 +335,10 @@ pub struct ScanArgs {
     /// Print per-stage timings on stderr.
     #[arg(long)]
     pub timings: bool,
+    /// Refuse to start a scan whose estimated peak memory exceeds SIZE (512M, 4G, or
+    /// `none`) [default: the memory available now].
+    #[arg(long, value_name = "SIZE", value_parser = crate::memory::parse_limit)]
+    pub max_memory: Option<crate::memory::Limit>,
     /// Input reading options.
     #[command(flatten)]
     pub read: ReadArgs,

@@ -2,6 +2,7 @@
 
 mod args;
 mod cmd;
+mod memory;
 mod progress;
 mod settings;
 

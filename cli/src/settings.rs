@@ -83,6 +83,7 @@ impl ScanSettings {
             fail_on,
             k,
             json: _,
+            max_memory: _,
             scores: _,
             export: _,
             clean: _,

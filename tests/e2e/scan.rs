@@ -460,3 +460,48 @@ fn scans_parquet_jsonl_and_folders_like_csv() {
     assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
     assert_eq!(report["dataset"]["rows"], 62);
 }
+
+#[test]
+fn max_memory_refuses_a_scan_that_would_not_fit_before_any_output() {
+    let dir = Dir::new();
+    let data = dir.fixture(DEMO);
+    let d = data.to_str().unwrap();
+    let outputs = ["--json", "r.json", "--export", "f.csv", "--clean", "c.csv"];
+    // The demo is 270 KB: reading it fits in 50 MB, scanning it does not.
+    let mut args = vec!["scan", d, "--label", "label", "--max-memory", "50M"];
+    args.extend(outputs);
+    let run = dir.run(&args).expect_code(2);
+    let err = run.stderr();
+    let first = err.lines().next().unwrap();
+    assert!(
+        first.starts_with("error: scanning ")
+            && first.contains("train.csv (1800 rows × 13 features) needs about ")
+            && first.ends_with("of memory, more than the 50.0 MB allowed by --max-memory"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("hint: scan a sample")
+    );
+    assert_eq!(err.lines().count(), 2, "{err}");
+    // Too little even to read: refused before reading.
+    let mut args = vec!["scan", d, "--label", "label", "--max-memory", "1M"];
+    args.extend(outputs);
+    let err = dir.run(&args).expect_code(2).stderr();
+    assert!(err.starts_with("error: reading "), "{err}");
+    assert!(err.contains("allowed by --max-memory"), "{err}");
+    assert_eq!(dir.listing(), vec!["train.csv"]);
+    // Enough memory, or no check: the scan runs (and finds the planted rows).
+    for limit in ["4G", "none"] {
+        dir.run(&["scan", d, "--label", "label", "--max-memory", limit, "-q"])
+            .expect_code(1);
+    }
+    // A bad size is a usage error.
+    let err = dir
+        .run(&["scan", d, "--label", "label", "--max-memory", "lots"])
+        .expect_code(2)
+        .stderr();
+    assert!(err.contains("'--max-memory <SIZE>'"), "{err}");
+}

@@ -11,7 +11,10 @@ use datavet_report::{
 
 use super::{ExitStatus, load_and_fingerprint, write_stdout};
 use crate::args::{ColorChoice, FailOn, ScanArgs};
+use crate::memory;
 use crate::progress::Bars;
+
+const MB: f64 = 1024.0 * 1024.0;
 use crate::settings::{ScanSettings, fail_on_str};
 
 /// Whether the report fails the gate.
@@ -48,6 +51,23 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
     for out in [&args.export, &args.clean].into_iter().flatten() {
         TableFormat::from_path(out)?;
     }
+    let limit = memory::effective(args.max_memory);
+    let files = memory::resolve(
+        &settings.data,
+        args.read.delimiter.and_then(|c| u8::try_from(c).ok()),
+    );
+    let read_estimate = memory::read_bytes(&files);
+    if let Some(first) = files.first() {
+        let what = match files.len() {
+            1 => format!("reading {}", first.path.display()),
+            n => format!(
+                "reading {} (and {} more files)",
+                first.path.display(),
+                n - 1
+            ),
+        };
+        memory::check(read_estimate, limit, &what)?;
+    }
     let mut marks = Vec::new();
     let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, bars)?;
     marks.push(("read", peak_rss()));
@@ -70,6 +90,13 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         .max_flag_rate(settings.max_flag_rate)
         .check()?;
     let detectors = registry(&settings.detectors)?;
+    let (n, d) = (features.matrix.n_rows(), features.matrix.n_features());
+    let scan_estimate = datavet_detect::memory::scan_bytes(n, d, params.k());
+    memory::check(
+        scan_estimate,
+        limit,
+        &format!("scanning {data_name} ({n} rows × {d} features)"),
+    )?;
     let scan = run_scan(&features, &params, &detectors, bars)?;
     marks.push(("detectors", peak_rss()));
     if args.timings {
@@ -77,6 +104,12 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         for (stage, took) in &scan.timings {
             let _ = writeln!(err, "timing: {stage:<24} {:>9.3} s", took.as_secs_f64());
         }
+        let _ = writeln!(
+            err,
+            "memory: estimated peak of reading {:>9.1} MB, of the scan {:>9.1} MB",
+            read_estimate as f64 / MB,
+            scan_estimate as f64 / MB
+        );
         for (stage, peak) in &marks {
             if let Some(kb) = peak {
                 let _ = writeln!(

@@ -23,6 +23,7 @@ mod error;
 mod features;
 mod issue;
 mod knn;
+pub mod memory;
 mod pipeline;
 mod registry;
 pub mod score;

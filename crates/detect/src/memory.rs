@@ -20,8 +20,6 @@ const PER_CELL: f64 = 29.0;
 const PER_ROW: f64 = 640.0;
 /// Extra bytes per neighbour per row above the default `k = 10`.
 const PER_NEIGHBOUR: f64 = 16.0;
-/// Bytes per `d × d` entry (covariance and its decomposition, a few at once).
-const PER_COVARIANCE: f64 = 32.0;
 
 /// Estimated peak memory, in bytes, of running every detector on an `n_rows` ×
 /// `n_features` feature matrix with `k` neighbours (the feature matrix included).
@@ -29,11 +27,7 @@ pub fn scan_bytes(n_rows: usize, n_features: usize, k: usize) -> u64 {
     let n = n_rows as f64;
     let d = n_features as f64;
     let extra_k = k.saturating_sub(10) as f64;
-    let bytes = BASE
-        + PER_CELL * n * d
-        + PER_ROW * n
-        + PER_NEIGHBOUR * extra_k * n
-        + PER_COVARIANCE * d * d;
+    let bytes = BASE + PER_CELL * n * d + PER_ROW * n + PER_NEIGHBOUR * extra_k * n;
     bytes.ceil() as u64
 }
 

@@ -37,8 +37,9 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use super::components::{class_components, column_variances};
 use super::kmeans::{assign_nearest, fit_kmeans};
-use super::spectral::{centred_covariance, class_groups, class_mean, fmt_value, top_components};
+use super::spectral::{class_groups, class_mean, fmt_value};
 use crate::context::{Context, Detector, FeatureMatrix, Labels};
 use crate::error::{DetectError, Result};
 use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
@@ -240,8 +241,7 @@ impl ActivationClusteringValidParams {
             z -= &mean;
             z
         } else {
-            let cov = centred_covariance(x, rows, &mean);
-            let (_, vecs) = top_components(&cov, p.n_components)?;
+            let (_, vecs) = class_components(x, rows, &mean, p.n_components, seed)?;
             project(x, rows, &mean, &vecs)
         };
         let cents = fit_kmeans(z.view(), 2, p.sample_size, p.n_runs, 50, seed);
@@ -416,7 +416,7 @@ fn differing_features(fm: &FeatureMatrix, small: &[usize], large: &[usize]) -> S
     let x = fm.x.view();
     let ms = class_mean(x, small);
     let ml = class_mean(x, large);
-    let var = centred_covariance(x, large, &ml).diag().to_owned();
+    let var = column_variances(x, large, &ml);
     let mut order: Vec<(f64, usize)> = (0..fm.n_features())
         .map(|j| ((ms[j] - ml[j]).abs() / var[j].sqrt().max(1e-9), j))
         .collect();

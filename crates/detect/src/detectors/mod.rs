@@ -2,6 +2,7 @@
 
 pub mod activation_clustering;
 pub mod clustering;
+mod components;
 pub mod confident_learning;
 pub mod duplicates;
 pub mod ecod;

@@ -46,12 +46,16 @@ use linfa_linalg::eigh::{EigSort, Eigh};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use super::components::class_components;
 use crate::context::{Context, Detector, FeatureMatrix, Labels};
 use crate::error::{DetectError, Result};
 use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
 use crate::score::{DEFAULT_Z_FLAG, median, robust_z, unit_from_z};
 
 const NAME: &str = "spectral_signature";
+/// Seed of the random start block for tables wider than the exact eigensolver's limit
+/// (the converged direction does not depend on it beyond rounding).
+const SUBSPACE_SEED: u64 = 0x5eed_5eed;
 
 /// Rows per parallel work unit in the moment computations. Fixed, so sums are
 /// added in the same order whatever the number of threads.
@@ -260,8 +264,7 @@ impl SpectralSignatureValidParams {
         let x = fm.x.view();
         let p = &self.0;
         let mean = class_mean(x, active);
-        let cov = centred_covariance(x, active, &mean);
-        let (vals, vecs) = top_components(&cov, 1)?;
+        let (vals, vecs) = class_components(x, active, &mean, 1, SUBSPACE_SEED)?;
         if vals[0].is_nan() || vals[0] <= 1e-12 {
             return Ok((Vec::new(), false)); // constant class: no direction
         }

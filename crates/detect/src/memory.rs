@@ -8,8 +8,8 @@
 //! 200 000 × 32, 100 000 × 64 and 1 000 000 × 32, every detector on, `k = 10`
 //! (docs/performance.md). The matrix itself is 8 bytes a cell; the rest is the kNN
 //! index build (f32 copies of the matrix), the detectors' per-column sorted copies and
-//! per-row scores. Wide tables add a `d²` term for the per-class covariance of the
-//! spectral and activation-clustering detectors.
+//! per-row scores. No term grows with `d²`: above 256 features the spectral and
+//! activation-clustering detectors never form the class covariance.
 
 /// Fixed overhead: the program, thread stacks, allocator pools.
 const BASE: f64 = 75.0 * 1024.0 * 1024.0;

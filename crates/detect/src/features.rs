@@ -425,6 +425,17 @@ fn push_numeric(
     push_missing_indicator(source, name, &values, out);
 }
 
+/// A categorical level as it appears in a feature name (and so in reasons and
+/// evidence): levels longer than 48 characters are cut, with their full length noted,
+/// so one huge cell cannot bloat every report that names it.
+fn short_level(level: &str) -> String {
+    const MAX_CHARS: usize = 48;
+    match level.char_indices().nth(MAX_CHARS) {
+        None => level.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &level[..cut], level.len()),
+    }
+}
+
 fn push_categorical(
     name: &str,
     values: Vec<Option<String>>,
@@ -443,7 +454,7 @@ fn push_categorical(
         for level in counts.keys() {
             out.push((
                 FeatureInfo {
-                    name: format!("{name}={level}"),
+                    name: format!("{name}={}", short_level(level)),
                     source: name.to_string(),
                     kind: FeatureKind::OneHot {
                         value: level.to_string(),
@@ -727,6 +738,14 @@ mod tests {
             .build(&df)
             .unwrap_err();
         assert!(matches!(err, DetectError::NoFeatures));
+    }
+
+    #[test]
+    fn long_levels_are_cut_in_feature_names() {
+        assert_eq!(short_level("red"), "red");
+        let long = "é".repeat(60);
+        let short = short_level(&long);
+        assert_eq!(short, format!("{}… (120 bytes)", "é".repeat(48)));
     }
 
     #[test]

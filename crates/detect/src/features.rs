@@ -251,10 +251,16 @@ fn read_optional_strings(column: &Column, role: &'static str) -> Result<Vec<Opti
 
 fn read_labels(column: &Column) -> Result<Labels> {
     let values = read_optional_strings(column, "label")?;
-    // An empty string label is missing, as in a CSV cell left blank.
+    // An empty string label is missing, as in a CSV cell left blank; so is a float
+    // label that is NaN or infinite (no class is called that).
+    let float = column.dtype().is_float();
     let values: Vec<Option<String>> = values
         .into_iter()
-        .map(|v| v.filter(|s| !s.is_empty()))
+        .map(|v| {
+            v.filter(|s| {
+                !s.is_empty() && !(float && s.parse::<f64>().is_ok_and(|f| !f.is_finite()))
+            })
+        })
         .collect();
     Ok(Labels::from_strings(&values))
 }

@@ -173,6 +173,12 @@ pub fn run_scan(
     if let Some(labels) = labels {
         findings.extend(crate::detectors::label_findings(labels));
     }
+    // A label with as many classes as labelled rows is an id, not a class: the
+    // label_distribution finding says so, and label checks would flag every row.
+    let labels_like_ids = labels.is_some_and(|l| {
+        let labelled: usize = l.counts().iter().sum();
+        labelled >= 2 && l.counts().iter().all(|&c| c <= 1)
+    });
     let mut skipped = Vec::new();
     for reg in detectors {
         let name = reg.detector.name();
@@ -180,6 +186,13 @@ pub fn run_scan(
             skipped.push(SkippedCheck {
                 check: name,
                 reason: "no label column given (--label)".to_string(),
+            });
+            continue;
+        }
+        if reg.needs_labels && labels_like_ids {
+            skipped.push(SkippedCheck {
+                check: name,
+                reason: "every labelled row has its own class".to_string(),
             });
             continue;
         }

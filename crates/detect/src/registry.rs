@@ -122,6 +122,7 @@ detector_config!(
         k: usize => k,
         smoothing: f64 => smoothing,
         weighting: WeightingConfig => weighting,
+        min_rows: usize => min_rows,
     }
 );
 detector_config!(

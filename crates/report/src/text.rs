@@ -111,13 +111,15 @@ pub fn render(report: &ScanReport, opts: &TextOptions, failed: bool) -> String {
             .collect();
         let _ = writeln!(out, "  columns not used: {}", skipped.join(", "));
     }
-    if !report.skipped_checks.is_empty() {
-        let checks: Vec<&str> = report
-            .skipped_checks
-            .iter()
-            .map(|s| s.check.as_str())
-            .collect();
-        let reason = &report.skipped_checks[0].reason;
+    // One line per reason, naming the checks it skipped, in first-seen order.
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in &report.skipped_checks {
+        match by_reason.iter_mut().find(|(r, _)| *r == s.reason) {
+            Some((_, checks)) => checks.push(&s.check),
+            None => by_reason.push((&s.reason, vec![&s.check])),
+        }
+    }
+    for (reason, checks) in by_reason {
         let _ = writeln!(out, "  checks skipped: {} — {}", checks.join(", "), reason);
     }
 

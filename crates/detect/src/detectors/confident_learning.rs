@@ -48,7 +48,6 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::knn_label::{RowVotes, VoteWeighting, check_shapes, row_votes};
-use super::label_stats::label_findings;
 use crate::context::{Context, Detector, Labels};
 use crate::error::{DetectError, Result};
 use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
@@ -61,6 +60,7 @@ pub struct ConfidentLearningParams {
     k: usize,
     smoothing: f64,
     weighting: VoteWeighting,
+    min_rows: usize,
 }
 
 impl Default for ConfidentLearningParams {
@@ -69,12 +69,14 @@ impl Default for ConfidentLearningParams {
             k: 10,
             smoothing: 1.0,
             weighting: VoteWeighting::InverseDistance,
+            min_rows: 20,
         }
     }
 }
 
 impl ConfidentLearningParams {
-    /// Default settings: `k = 10`, smoothing `α = 1`, inverse-distance votes.
+    /// Default settings: `k = 10`, smoothing `α = 1`, inverse-distance votes, at least
+    /// 20 labelled rows.
     pub fn new() -> Self {
         Self::default()
     }
@@ -97,8 +99,24 @@ impl ConfidentLearningParams {
         self
     }
 
+    /// Fewest labelled rows to run on (`≥ 2`): per-class thresholds and noise rates
+    /// mean little on a handful of rows (with 2, one disagreeing vote is "50 % of
+    /// labels wrong"); below it the check is skipped and says so.
+    pub fn min_rows(mut self, rows: usize) -> Self {
+        self.min_rows = rows;
+        self
+    }
+
     /// Validate the settings.
     pub fn check(&self) -> Result<ConfidentLearningValidParams> {
+        if self.min_rows < 2 {
+            return Err(DetectError::InvalidParam {
+                detector: NAME,
+                name: "min_rows",
+                value: self.min_rows.to_string(),
+                expected: "at least 2",
+            });
+        }
         if self.k == 0 {
             return Err(DetectError::InvalidParam {
                 detector: NAME,
@@ -119,6 +137,7 @@ impl ConfidentLearningParams {
             k: self.k,
             smoothing: self.smoothing,
             weighting: self.weighting,
+            min_rows: self.min_rows,
         })
     }
 }
@@ -130,6 +149,7 @@ pub struct ConfidentLearningValidParams {
     k: usize,
     smoothing: f64,
     weighting: VoteWeighting,
+    min_rows: usize,
 }
 
 impl ConfidentLearningValidParams {
@@ -196,7 +216,16 @@ impl Detector for ConfidentLearningValidParams {
         check_shapes(ctx, labels, NAME)?;
         let n = ctx.features.n_rows();
         let counts = labels.counts();
-        let mut findings = label_findings(labels);
+        let labelled: usize = counts.iter().sum();
+        if labelled < self.min_rows {
+            return Err(DetectError::TooFewRows {
+                detector: NAME,
+                needed: self.min_rows,
+                got: labelled,
+            });
+        }
+        // Label-distribution findings come from the pipeline (label_stats), once.
+        let mut findings = Vec::new();
         let populated = counts.iter().filter(|&&m| m > 0).count();
         if populated < 2 {
             return Ok(DetectorReport {
@@ -602,6 +631,7 @@ mod tests {
         let p = line(&xs, "A B B B A A A A", 3);
         let det = ConfidentLearningParams::new()
             .weighting(VoteWeighting::Uniform)
+            .min_rows(2)
             .check()
             .unwrap();
         let report = p.run(&det);
@@ -623,6 +653,7 @@ mod tests {
 
     #[test]
     fn edge_cases_do_not_panic() {
+        let tiny = ConfidentLearningParams::new().min_rows(2).check().unwrap();
         for n in 0..5 {
             let x = Array2::from_shape_fn((n, 2), |(i, j)| (i * 3 + j) as f64);
             let one = "a ".repeat(n);
@@ -630,25 +661,40 @@ mod tests {
             let mixed: String = (0..n).map(|i| ["a ", "b ", "- "][i % 3]).collect();
             for names in [one, own, mixed] {
                 let p = table(x.clone(), &names, 10);
-                let report = p.run(&default());
-                assert_eq!(report.scores.len(), n);
-                assert!(report.scores.iter().all(|s| (0.0..=1.0).contains(s)));
-                if p.labels.n_classes() < 2 || p.labels.n_classes() == n {
-                    assert!(report.issues.is_empty());
+                let labelled = p.labels.codes.iter().flatten().count();
+                if labelled >= 2 {
+                    let report = p.run(&tiny);
+                    assert_eq!(report.scores.len(), n);
+                    assert!(report.scores.iter().all(|s| (0.0..=1.0).contains(s)));
+                    if p.labels.n_classes() < 2 || p.labels.n_classes() == n {
+                        assert!(report.issues.is_empty());
+                    }
                 }
+                // With the default minimum, a handful of rows is skipped, not judged.
+                let ctx = Context {
+                    features: &p.features,
+                    labels: Some(&p.labels),
+                    knn: &p.graph,
+                    seed: 7,
+                    progress: &NoProgress,
+                };
+                assert!(matches!(
+                    default().detect(&ctx),
+                    Err(DetectError::TooFewRows { needed: 20, .. })
+                ));
             }
         }
+        assert!(ConfidentLearningParams::new().min_rows(1).check().is_err());
     }
 
     #[test]
-    fn one_class_reports_only_the_finding() {
+    fn one_class_reports_nothing_and_leaves_the_finding_to_label_stats() {
         let mut p = random_flips(50, 2, 3.0, 0.0, 5);
         p.labels = Labels::from_strings(&vec![Some("only"); 100]);
         let report = p.run(&default());
         assert!(report.issues.is_empty());
         assert_eq!(report.scores, vec![0.0; 100]);
-        assert_eq!(report.findings.len(), 1);
-        assert_eq!(report.findings[0].category, "label_distribution");
+        assert!(report.findings.is_empty());
     }
 
     #[test]
@@ -674,11 +720,8 @@ mod tests {
         for r in (5..300).step_by(10) {
             assert_eq!(report.scores[r], 0.0);
         }
-        let cats: Vec<&str> = report
-            .findings
-            .iter()
-            .map(|f| f.category.as_str())
-            .collect();
+        let findings = crate::detectors::label_findings(&p.labels);
+        let cats: Vec<&str> = findings.iter().map(|f| f.category.as_str()).collect();
         assert!(
             cats.contains(&"missing_labels") && cats.contains(&"rare_classes"),
             "{cats:?}"

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use crate::context::Progress;
 
+mod descent;
 mod ivf;
 mod kdtree;
 
@@ -46,6 +47,16 @@ pub enum KnnStrategy {
         lists: usize,
         /// Cells probed per row (its own included).
         probe: usize,
+    },
+    /// IVF candidates (as [`KnnStrategy::Ivf`]) refined by rounds of NN-descent
+    /// (neighbours of neighbours, Dong, Moses & Li 2011).
+    IvfDescent {
+        /// Number of k-means cells.
+        lists: usize,
+        /// Cells probed per row (its own included).
+        probe: usize,
+        /// Most NN-descent rounds (fewer when the graph stops changing).
+        rounds: usize,
     },
 }
 
@@ -78,7 +89,7 @@ impl KnnStrategy {
 
     /// Whether the strategy finds the exact neighbours.
     pub fn is_exact(&self) -> bool {
-        !matches!(self, KnnStrategy::Ivf { .. })
+        matches!(self, KnnStrategy::Exact | KnnStrategy::KdTree)
     }
 }
 
@@ -221,6 +232,11 @@ impl KnnGraph {
             KnnStrategy::Exact => ivf::all_knn(x, k, 1, 1, seed, progress),
             KnnStrategy::KdTree => kdtree::all_knn(x, k, progress),
             KnnStrategy::Ivf { lists, probe } => ivf::all_knn(x, k, lists, probe, seed, progress),
+            KnnStrategy::IvfDescent {
+                lists,
+                probe,
+                rounds,
+            } => ivf_descent(x, k, lists, probe, rounds, seed, progress),
         };
         let graph = nb.finish(x);
         progress.finish();
@@ -279,6 +295,52 @@ impl KnnGraph {
         }
         KnnGraph { indices, distances }
     }
+}
+
+/// Working list length of the NN-descent refinement for `k` neighbours.
+fn descent_slots(k: usize) -> usize {
+    if let Some(s) = std::env::var("DATAVET_KNN_SLOTS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        return s.max(k);
+    }
+    k + (k / 2).max(5)
+}
+
+/// IVF shortlists refined by NN-descent, then re-ranked exactly.
+fn ivf_descent(
+    x: ArrayView2<'_, f64>,
+    k: usize,
+    lists: usize,
+    probe: usize,
+    rounds: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Neighbours {
+    let slots = descent_slots(k).min(x.nrows() - 1);
+    let t = std::time::Instant::now();
+    let (inv, cands) = ivf::search(x, slots, lists, probe, seed, progress);
+    #[allow(clippy::print_stderr)]
+    if std::env::var_os("DATAVET_KNN_DEBUG").is_some() {
+        eprintln!("ivf search {:.2?}", t.elapsed());
+    }
+    let pts = descent::Rows {
+        data: inv.base.as_slice().expect("standard layout"),
+        stride: inv.base.ncols(),
+        dim: x.ncols(),
+    };
+    let cands: Vec<Vec<u32>> = cands
+        .into_iter()
+        .map(|c| c.into_iter().map(|e| e.1).collect())
+        .collect();
+    let mut g = descent::Graph::new(pts, slots, &cands);
+    drop(cands);
+    descent::refine(pts, &mut g, rounds);
+    let t = std::time::Instant::now();
+    let nb = ivf::rerank(x, &inv.ids, k, &|p| g.row(p).collect());
+    #[allow(clippy::print_stderr)]
+    if std::env::var_os("DATAVET_KNN_DEBUG").is_some() {
+        eprintln!("rerank {:.2?}", t.elapsed());
+    }
+    nb
 }
 
 /// Squared Euclidean distance of two equally long rows, summed in four interleaved

@@ -266,14 +266,18 @@ pub(super) fn rerank(
     cands: &(dyn Fn(usize) -> Vec<u32> + Sync),
 ) -> Neighbours {
     let n = ids.len();
+    let mut pos_of = vec![0u32; n];
+    for (p, &i) in ids.iter().enumerate() {
+        pos_of[i as usize] = p as u32;
+    }
+    // In row order, so that the query rows are read sequentially.
     let rows: Vec<Vec<(f64, u32)>> = (0..n)
         .into_par_iter()
         .with_min_len(512)
-        .map(|p| {
-            let me = ids[p] as usize;
+        .map(|me| {
             let xq = x.row(me);
             let mut exact: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
-            for pos in cands(p) {
+            for pos in cands(pos_of[me] as usize) {
                 let j = ids[pos as usize];
                 let xj = x.row(j as usize);
                 let d2 = match (xq.as_slice(), xj.as_slice()) {
@@ -286,8 +290,8 @@ pub(super) fn rerank(
         })
         .collect();
     let mut nb = Neighbours::new(n, k);
-    for (p, best) in rows.iter().enumerate() {
-        nb.set_squared(ids[p] as usize, best);
+    for (i, best) in rows.iter().enumerate() {
+        nb.set_squared(i, best);
     }
     nb
 }

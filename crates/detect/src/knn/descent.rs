@@ -167,18 +167,15 @@ struct Candidates {
 fn candidates(g: &mut Graph, cap: usize) -> Candidates {
     let s = g.s;
     let n = g.ids.len() / s;
-    let ids: Vec<u32> = g.ids.iter_mut().map(|a| *a.get_mut()).collect();
-    let dist: Vec<f32> = g
-        .dist
-        .iter_mut()
-        .map(|a| f32::from_bits(*a.get_mut()))
-        .collect();
-    let is_new: Vec<bool> = g.new.iter_mut().map(|a| *a.get_mut()).collect();
+    let gr = &*g;
+    let ids = |e: usize| gr.ids[e].load(Relaxed);
+    let is_new = |e: usize| gr.new[e].load(Relaxed);
     // Reverse edges (distance, source) per target, split new / old, in CSR form.
     let mut count = vec![[0usize; 2]; n + 1];
-    for (e, &t) in ids.iter().enumerate() {
+    for e in 0..n * s {
+        let t = ids(e);
         if t != u32::MAX {
-            count[t as usize + 1][usize::from(!is_new[e])] += 1;
+            count[t as usize + 1][usize::from(!is_new(e))] += 1;
         }
     }
     for u in 0..n {
@@ -188,11 +185,12 @@ fn candidates(g: &mut Graph, cap: usize) -> Candidates {
     }
     let mut fill = count.clone();
     let mut rev: [Vec<(f32, u32)>; 2] = [vec![(0.0, 0); count[n][0]], vec![(0.0, 0); count[n][1]]];
-    for (e, &t) in ids.iter().enumerate() {
+    for e in 0..n * s {
+        let t = ids(e);
         if t != u32::MAX {
-            let f = usize::from(!is_new[e]);
+            let f = usize::from(!is_new(e));
             let slot = &mut fill[t as usize][f];
-            rev[f][*slot] = (dist[e], (e / s) as u32);
+            rev[f][*slot] = (f32::from_bits(gr.dist[e].load(Relaxed)), (e / s) as u32);
             *slot += 1;
         }
     }
@@ -203,8 +201,8 @@ fn candidates(g: &mut Graph, cap: usize) -> Candidates {
             let mut out: [Vec<u32>; 2] = [Vec::with_capacity(2 * s), Vec::with_capacity(2 * s)];
             for (f, set) in out.iter_mut().enumerate() {
                 for e in u * s..(u + 1) * s {
-                    if ids[e] != u32::MAX && usize::from(!is_new[e]) == f {
-                        set.push(ids[e]);
+                    if ids(e) != u32::MAX && usize::from(!is_new(e)) == f {
+                        set.push(ids(e));
                     }
                 }
                 let r = &rev[f][count[u][f]..count[u + 1][f]];

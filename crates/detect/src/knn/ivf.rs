@@ -230,13 +230,18 @@ impl Lists {
     /// form scales by a power of two).
     fn queries(&self, members: &[usize]) -> Array2<f32> {
         let d = self.base.ncols() - 1;
-        Array2::from_shape_fn((members.len(), d + 1), |(r, j)| {
-            if j < d {
-                -0.5 * self.base[[members[r], j]]
-            } else {
-                1.0
+        let mut q = Array2::<f32>::ones((members.len(), d + 1));
+        for (mut qr, &p) in q.rows_mut().into_iter().zip(members) {
+            let b = self.base.row(p);
+            let (b, qr) = (
+                b.as_slice().expect("standard layout"),
+                qr.as_slice_mut().expect("standard layout"),
+            );
+            for (o, &v) in qr[..d].iter_mut().zip(&b[..d]) {
+                *o = -0.5 * v;
             }
-        })
+        }
+        q
     }
 }
 

@@ -2,7 +2,9 @@
 //! on a sample of rows against exact neighbours.
 //!
 //! `cargo run --release --example knn_bench -p datavet-detect -- [n] [d] [k] [strategies]`
-//! where strategies is a comma list of `auto,exact,kdtree,ivf:L:P` (default: auto).
+//! where strategies is a comma list of `auto,exact,kdtree,ivf:L:P,nnd:L:P:R` (default:
+//! auto; `nnd` is IVF refined by at most `R` rounds of NN-descent). Reports wall and
+//! process CPU seconds (user + system, from `/proc/self/stat`) per build.
 //! Set `KNN_BENCH_NO_RECALL=1` to skip the (slow) recall measurement.
 #![allow(clippy::print_stdout)]
 
@@ -67,6 +69,20 @@ fn sampled_recall(x: &Array2<f64>, g: &KnnGraph, m: usize) -> f64 {
     hits as f64 / (rows.len() * k) as f64
 }
 
+/// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
@@ -88,6 +104,7 @@ fn main() {
             other => {
                 let parts: Vec<usize> = other
                     .trim_start_matches("ivf:")
+                    .trim_start_matches("nnd:")
                     .split(':')
                     .filter_map(|p| p.parse().ok())
                     .collect();
@@ -96,6 +113,11 @@ fn main() {
                         lists: *lists,
                         probe: *probe,
                     },
+                    [lists, probe, rounds] => KnnStrategy::IvfDescent {
+                        lists: *lists,
+                        probe: *probe,
+                        rounds: *rounds,
+                    },
                     _ => {
                         println!("unknown strategy {other}");
                         continue;
@@ -103,15 +125,16 @@ fn main() {
                 }
             }
         };
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_seconds());
         let g = KnnGraph::build_with(x.view(), k, strategy, 1, &NoProgress);
         let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
         if std::env::var_os("KNN_BENCH_NO_RECALL").is_some() {
-            println!("{name:>12} {strategy:?}: build {secs:.2} s");
+            println!("{name:>14} {strategy:?}: build {secs:.2} s wall, {cpu:.2} s CPU");
         } else {
             let recall = sampled_recall(&x, &g, 400);
             println!(
-                "{name:>12} {strategy:?}: build {secs:.2} s, recall@{k} (400 sampled rows) {recall:.4}"
+                "{name:>14} {strategy:?}: build {secs:.2} s wall, {cpu:.2} s CPU, recall@{k} (400 sampled rows) {recall:.4}"
             );
         }
     }

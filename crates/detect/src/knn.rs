@@ -9,7 +9,9 @@
 //! exact blocked brute force while `n^2 d` is small, an exact kd-tree in low
 //! dimension, and otherwise an IVF-flat index (k-means coarse quantiser, each row
 //! probing its nearest lists) whose reported distances are exact but whose
-//! candidate set is approximate. Every path is deterministic for a given seed and
+//! candidate set is approximate. [`KnnStrategy::IvfDescent`] (IVF candidates
+//! refined by NN-descent, Dong, Moses & Li 2011, in `knn/descent.rs`) is available
+//! by explicit choice. Every path is deterministic for a given seed and
 //! independent of the number of threads.
 
 use ndarray::{Array2, ArrayView2};
@@ -17,6 +19,7 @@ use rayon::prelude::*;
 
 use crate::context::Progress;
 
+mod descent;
 mod ivf;
 mod kdtree;
 
@@ -28,7 +31,7 @@ const KD_MAX_DIM: usize = 4;
 /// else IVF probing about `budget / (n max(d, 32))` candidates per row (~3k at
 /// 1M × 32).
 const WORK_BUDGET: f64 = 1e11;
-/// Fewest candidates per row the IVF search examines.
+/// Fewest candidates per row the plain IVF search examines.
 const IVF_MIN_CANDIDATES: f64 = 2000.0;
 
 /// How the k-nearest-neighbour graph is searched.
@@ -47,6 +50,16 @@ pub enum KnnStrategy {
         /// Cells probed per row (its own included).
         probe: usize,
     },
+    /// IVF candidates (as [`KnnStrategy::Ivf`]) refined by rounds of NN-descent
+    /// (neighbours of neighbours, Dong, Moses & Li 2011).
+    IvfDescent {
+        /// Number of k-means cells.
+        lists: usize,
+        /// Cells probed per row (its own included).
+        probe: usize,
+        /// Most NN-descent rounds (fewer when the graph stops changing).
+        rounds: usize,
+    },
 }
 
 impl KnnStrategy {
@@ -54,6 +67,9 @@ impl KnnStrategy {
     /// brute force for tiny tables (`n^2 d <= 2e9`), a kd-tree for `d <= 4`, exact
     /// brute force while `n^2 max(d, 32) <= 1e11`, else IVF with `sqrt(n)` lists probed so
     /// that each row meets about `max(2000, 1e11 / (n max(d, 32)))` candidates.
+    /// [`KnnStrategy::IvfDescent`] is never chosen: on the benchmark mixtures it
+    /// measured no better per CPU-second than probing more lists
+    /// (docs/performance.md).
     pub fn choose(n: usize, d: usize) -> KnnStrategy {
         let nf = n as f64;
         // Below 32 dimensions scanning the products, not computing them, dominates.
@@ -78,7 +94,7 @@ impl KnnStrategy {
 
     /// Whether the strategy finds the exact neighbours.
     pub fn is_exact(&self) -> bool {
-        !matches!(self, KnnStrategy::Ivf { .. })
+        matches!(self, KnnStrategy::Exact | KnnStrategy::KdTree)
     }
 }
 
@@ -221,6 +237,11 @@ impl KnnGraph {
             KnnStrategy::Exact => ivf::all_knn(x, k, 1, 1, seed, progress),
             KnnStrategy::KdTree => kdtree::all_knn(x, k, progress),
             KnnStrategy::Ivf { lists, probe } => ivf::all_knn(x, k, lists, probe, seed, progress),
+            KnnStrategy::IvfDescent {
+                lists,
+                probe,
+                rounds,
+            } => ivf_descent(x, k, lists, probe, rounds, seed, progress),
         };
         let graph = nb.finish(x);
         progress.finish();
@@ -279,6 +300,38 @@ impl KnnGraph {
         }
         KnnGraph { indices, distances }
     }
+}
+
+/// Working list length of the NN-descent refinement for `k` neighbours.
+fn descent_slots(k: usize) -> usize {
+    k + (k / 2).max(5)
+}
+
+/// IVF shortlists refined by NN-descent, then re-ranked exactly.
+fn ivf_descent(
+    x: ArrayView2<'_, f64>,
+    k: usize,
+    lists: usize,
+    probe: usize,
+    rounds: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Neighbours {
+    let slots = descent_slots(k).min(x.nrows() - 1);
+    let (inv, cands) = ivf::search(x, slots, lists, probe, seed, progress);
+    let pts = descent::Rows {
+        data: inv.base.as_slice().expect("standard layout"),
+        stride: inv.base.ncols(),
+        dim: x.ncols(),
+    };
+    let cands: Vec<Vec<u32>> = cands
+        .into_iter()
+        .map(|c| c.into_iter().map(|e| e.1).collect())
+        .collect();
+    let mut g = descent::Graph::new(pts, slots, &cands);
+    drop(cands);
+    descent::refine(pts, &mut g, rounds);
+    ivf::rerank(x, &inv.ids, k, &|p| g.row(p).collect())
 }
 
 /// Squared Euclidean distance of two equally long rows, summed in four interleaved
@@ -422,16 +475,17 @@ mod tests {
 
     #[test]
     fn ivf_recall_on_gaussian_mixture_32d() {
-        let n = 20_000;
+        let n = 6000;
         let x = mixture(n, 32, 11);
-        // 141 lists of ~141 rows, 12 probed: ~1.7k candidates per row.
+        // 77 lists of ~78 rows, 2 probed: ~160 candidates per row.
         let strategy = KnnStrategy::Ivf {
-            lists: 141,
-            probe: 12,
+            lists: 77,
+            probe: 2,
         };
         let g = KnnGraph::build_with(x.view(), 10, strategy, 5, &NoProgress);
-        let recall = sampled_recall(&x, &g, 50);
-        assert!(recall >= 0.9, "recall {recall}");
+        let recall = sampled_recall(&x, &g, 20);
+        // Measured 0.818 (3 probes reach 1.0).
+        assert!(recall >= 0.78, "recall {recall}");
         // Never self, distances exact and sorted.
         for i in 0..n {
             let row = g.indices.row(i);
@@ -445,6 +499,86 @@ mod tests {
                 .sqrt();
             assert!((d0 - d[0]).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn descent_lifts_ivf_recall_on_gaussian_mixture_32d() {
+        let n = 1200;
+        let x = mixture(n, 32, 11);
+        // 60 lists of ~20 rows, 2 probed: ~40 candidates per row before refinement.
+        let ivf = KnnStrategy::Ivf {
+            lists: 60,
+            probe: 2,
+        };
+        let nnd = KnnStrategy::IvfDescent {
+            lists: 60,
+            probe: 2,
+            rounds: 6,
+        };
+        let a = KnnGraph::build_with(x.view(), 10, ivf, 5, &NoProgress);
+        let b = KnnGraph::build_with(x.view(), 10, nnd, 5, &NoProgress);
+        let (ra, rb) = (sampled_recall(&x, &a, 2), sampled_recall(&x, &b, 2));
+        // Measured: 0.87 and 1.0.
+        assert!(rb >= 0.97 && rb >= ra + 0.1, "ivf {ra}, ivf + descent {rb}");
+        for i in 0..n {
+            let row = b.indices.row(i);
+            assert!(row.iter().all(|&j| j as usize != i));
+            let d = b.distances.row(i);
+            assert!(d.windows(2).into_iter().all(|w| w[0] <= w[1]));
+        }
+    }
+
+    #[test]
+    fn descent_is_deterministic_and_finds_near_duplicates() {
+        let mut x = mixture(2500, 24, 13);
+        for i in 0..100 {
+            let src = x.row(i * 7).to_owned();
+            let mut dst = x.row_mut(2000 + i);
+            dst.assign(&src);
+            dst[0] += 1e-4;
+        }
+        let strategy = KnnStrategy::IvfDescent {
+            lists: 50,
+            probe: 2,
+            rounds: 6,
+        };
+        let a = KnnGraph::build_with(x.view(), 6, strategy, 5, &NoProgress);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let b = pool.install(|| KnnGraph::build_with(x.view(), 6, strategy, 5, &NoProgress));
+        assert_eq!(a, b);
+        for i in 0..100 {
+            assert_eq!(a.indices[[2000 + i, 0]] as usize, i * 7);
+            assert!((a.distances[[2000 + i, 0]] - 1e-4).abs() < 1e-9);
+        }
+        let exact = KnnGraph::build_with(x.view(), 6, KnnStrategy::Exact, 0, &NoProgress);
+        assert!(a.recall_against(&exact) > 0.9);
+    }
+
+    #[test]
+    fn descent_handles_tiny_inputs() {
+        let x = mixture(12, 3, 4);
+        let brute = KnnGraph::brute_force(x.view(), 8, &NoProgress);
+        for (lists, probe) in [(1, 1), (6, 1), (30, 2)] {
+            let strategy = KnnStrategy::IvfDescent {
+                lists,
+                probe,
+                rounds: 3,
+            };
+            let g = KnnGraph::build_with(x.view(), 8, strategy, 0, &NoProgress);
+            assert_eq!(g.recall_against(&brute), 1.0, "{lists} lists");
+        }
+        let constant = Array2::<f64>::ones((40, 5));
+        let strategy = KnnStrategy::IvfDescent {
+            lists: 4,
+            probe: 2,
+            rounds: 3,
+        };
+        let g = KnnGraph::build_with(constant.view(), 3, strategy, 0, &NoProgress);
+        assert!(g.distances.iter().all(|&d| d == 0.0));
+        assert!(g.indices.row(7).iter().all(|&j| j != 7));
     }
 
     #[test]
@@ -535,6 +669,13 @@ mod tests {
         assert_eq!(KnnStrategy::choose(50_000, 32), KnnStrategy::Exact);
         assert_eq!(KnnStrategy::choose(1000, 3), KnnStrategy::Exact);
         assert_eq!(KnnStrategy::choose(1_000_000, 3), KnnStrategy::KdTree);
+        assert_eq!(
+            KnnStrategy::choose(500_000, 32),
+            KnnStrategy::Ivf {
+                lists: 707,
+                probe: 9
+            }
+        );
         assert_eq!(
             KnnStrategy::choose(1_000_000, 32),
             KnnStrategy::Ivf {

@@ -18,7 +18,7 @@ use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::{Neighbours, RowLists, push_best, sq_dist};
+use super::{Neighbours, push_best, sq_dist};
 use crate::context::Progress;
 
 /// Rows per block when assigning rows to centroids.
@@ -178,31 +178,20 @@ fn train_quantiser(xf: ArrayView2<'_, f32>, norms: &[f32], lists: usize, seed: u
 }
 
 /// The inverted lists: rows grouped by home list, ids ascending within a list.
-struct Lists {
+pub(super) struct Lists {
     /// Row ids in list order.
-    ids: Vec<u32>,
-    /// `offsets[l]..offsets[l + 1]` is list `l` in `ids`/`pts`.
+    pub(super) ids: Vec<u32>,
+    /// `offsets[l]..offsets[l + 1]` is list `l` in `ids`/`base`.
     offsets: Vec<usize>,
-    /// Centred f32 rows in list order.
-    pts: Array2<f32>,
-    /// The same rows in base form `[-2 p, |p|^2]`.
-    base: Array2<f32>,
-    /// Their squared norms.
+    /// The centred f32 rows `p` in list order, in base form `[-2 p, |p|^2]`.
+    pub(super) base: Array2<f32>,
+    /// Their squared norms `|p|^2`.
     norms: Vec<f32>,
-    /// The original f64 rows in list order, row-major (for exact re-ranking with
-    /// good locality).
-    xl: Vec<f64>,
-    d: usize,
 }
 
 impl Lists {
-    fn new(
-        x: ArrayView2<'_, f64>,
-        xf: ArrayView2<'_, f32>,
-        norms: &[f32],
-        home: &[u32],
-        lists: usize,
-    ) -> Lists {
+    /// Group the rows of `xf` (query form) by `home` list; consumes `xf`.
+    fn new(xf: Array2<f32>, norms: &[f32], home: &[u32], lists: usize) -> Lists {
         let mut counts = vec![0usize; lists + 1];
         for &h in home {
             counts[h as usize + 1] += 1;
@@ -216,32 +205,43 @@ impl Lists {
             ids[counts[h as usize]] = i as u32;
             counts[h as usize] += 1;
         }
-        let order: Vec<usize> = ids.iter().map(|&i| i as usize).collect();
-        let pts = xf.select(Axis(0), &order);
-        let norms: Vec<f32> = order.iter().map(|&i| norms[i]).collect();
-        let base = base_form(pts.view(), &norms);
-        let mut xl = Vec::with_capacity(x.len());
-        for &i in &order {
-            xl.extend(x.row(i).iter());
-        }
+        let d = xf.ncols() - 1;
+        let norms: Vec<f32> = ids.iter().map(|&i| norms[i as usize]).collect();
+        let base = Array2::from_shape_fn(xf.raw_dim(), |(p, j)| {
+            if j < d {
+                -2.0 * xf[[ids[p] as usize, j]]
+            } else {
+                norms[p]
+            }
+        });
         Lists {
             ids,
             offsets,
-            pts,
             base,
             norms,
-            xl,
-            d: x.ncols(),
         }
-    }
-
-    /// Original row at list position `pos`.
-    fn row(&self, pos: usize) -> &[f64] {
-        &self.xl[pos * self.d..(pos + 1) * self.d]
     }
 
     fn range(&self, l: usize) -> std::ops::Range<usize> {
         self.offsets[l]..self.offsets[l + 1]
+    }
+
+    /// Query form `[p, 1]` of the rows at list positions `members` (exact: the base
+    /// form scales by a power of two).
+    fn queries(&self, members: &[usize]) -> Array2<f32> {
+        let d = self.base.ncols() - 1;
+        let mut q = Array2::<f32>::ones((members.len(), d + 1));
+        for (mut qr, &p) in q.rows_mut().into_iter().zip(members) {
+            let b = self.base.row(p);
+            let (b, qr) = (
+                b.as_slice().expect("standard layout"),
+                qr.as_slice_mut().expect("standard layout"),
+            );
+            for (o, &v) in qr[..d].iter_mut().zip(&b[..d]) {
+                *o = -0.5 * v;
+            }
+        }
+        q
     }
 }
 
@@ -256,6 +256,61 @@ pub(super) fn all_knn(
     seed: u64,
     progress: &dyn Progress,
 ) -> Neighbours {
+    let short = k + (k / 2).max(5);
+    let (inv, cands) = search(x, short, lists, probe, seed, progress);
+    rerank(x, &inv.ids, k, &|p| cands[p].iter().map(|e| e.1).collect())
+}
+
+/// Exact f64 re-ranking: the `k` nearest of each row's candidates. `cands(p)` gives
+/// the list positions of candidates for the row at list position `p`; `ids` maps
+/// positions to rows.
+pub(super) fn rerank(
+    x: ArrayView2<'_, f64>,
+    ids: &[u32],
+    k: usize,
+    cands: &(dyn Fn(usize) -> Vec<u32> + Sync),
+) -> Neighbours {
+    let n = ids.len();
+    let mut pos_of = vec![0u32; n];
+    for (p, &i) in ids.iter().enumerate() {
+        pos_of[i as usize] = p as u32;
+    }
+    // In row order, so that the query rows are read sequentially.
+    let rows: Vec<Vec<(f64, u32)>> = (0..n)
+        .into_par_iter()
+        .with_min_len(512)
+        .map(|me| {
+            let xq = x.row(me);
+            let mut exact: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
+            for pos in cands(pos_of[me] as usize) {
+                let j = ids[pos as usize];
+                let xj = x.row(j as usize);
+                let d2 = match (xq.as_slice(), xj.as_slice()) {
+                    (Some(a), Some(b)) => sq_dist(a, b),
+                    _ => xq.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum(),
+                };
+                push_best(&mut exact, k, d2, j);
+            }
+            exact
+        })
+        .collect();
+    let mut nb = Neighbours::new(n, k);
+    for (i, best) in rows.iter().enumerate() {
+        nb.set_squared(i, best);
+    }
+    nb
+}
+
+/// The IVF search: the inverted lists and, for each list position, a shortlist of
+/// `short` (f32 squared distance, list position) candidates, nearest first.
+pub(super) fn search(
+    x: ArrayView2<'_, f64>,
+    short: usize,
+    lists: usize,
+    probe: usize,
+    seed: u64,
+    progress: &dyn Progress,
+) -> (Lists, Vec<Vec<(f32, u32)>>) {
     let n = x.nrows();
     let lists = lists.clamp(1, n);
     let probe = probe.clamp(1, lists);
@@ -267,9 +322,7 @@ pub(super) fn all_knn(
         nearest_centroids(xf.view(), &norms, cents.view(), probe)
     };
     let home: Vec<u32> = probes.iter().step_by(probe).copied().collect();
-    let inv = Lists::new(x, xf.view(), &norms, &home, lists);
-    drop(xf);
-    let short = k + (k / 2).max(5);
+    let inv = Lists::new(xf, &norms, &home, lists);
 
     // Tasks: blocks of queries sharing a home list.
     let tasks: Vec<(usize, usize)> = (0..lists)
@@ -281,7 +334,7 @@ pub(super) fn all_knn(
         })
         .collect();
 
-    let parts: Vec<RowLists> = tasks
+    let parts: Vec<Vec<Vec<(f32, u32)>>> = tasks
         .into_par_iter()
         .map(|(qs, qe)| {
             let m = qe - qs;
@@ -321,7 +374,7 @@ pub(super) fn all_knn(
                     .iter()
                     .map(|e| qs + e.1 as usize)
                     .collect();
-                let q = inv.pts.select(Axis(0), &members);
+                let q = inv.queries(&members);
                 let lr = inv.range(l);
                 for ps in (lr.start..lr.end).step_by(P_BLOCK) {
                     let pe = (ps + P_BLOCK).min(lr.end);
@@ -332,27 +385,9 @@ pub(super) fn all_knn(
                     }
                 }
             }
-            // Exact f64 re-ranking of each shortlist.
-            let out: Vec<(u32, Vec<(f64, u32)>)> = (qs..qe)
-                .zip(best)
-                .map(|(me, cands)| {
-                    let xq = inv.row(me);
-                    let mut exact: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
-                    for (_, pos) in cands {
-                        let d2 = sq_dist(xq, inv.row(pos as usize));
-                        push_best(&mut exact, k, d2, inv.ids[pos as usize]);
-                    }
-                    (inv.ids[me], exact)
-                })
-                .collect();
             progress.advance(m as u64);
-            out
+            best
         })
         .collect();
-
-    let mut nb = Neighbours::new(n, k);
-    for (id, best) in parts.into_iter().flatten() {
-        nb.set_squared(id as usize, &best);
-    }
-    nb
+    (inv, parts.into_iter().flatten().collect())
 }

@@ -9,6 +9,7 @@
 
 use std::fs::File;
 use std::num::NonZeroUsize;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
 use polars::prelude::*;
@@ -41,7 +42,28 @@ impl Default for ReadOptions {
 }
 
 /// Read one file into a data frame.
+///
+/// Polars panics on some malformed input (e.g. a JSON Lines integer beyond 64 bits);
+/// such a panic is caught here and returned as [`IngestError::Read`].
 pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| read_table_unguarded(file, opts))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(IngestError::Read {
+                path: file.path.clone(),
+                source: PolarsError::ComputeError(
+                    format!("the reader gave up on malformed input: {what}").into(),
+                ),
+            })
+        },
+    )
+}
+
+fn read_table_unguarded(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
     let format = match opts.delimiter {
         Some(d) => file.format.with_delimiter(d),
         None => file.format,
@@ -393,6 +415,24 @@ mod tests {
         fs::write(&p, "{\"a\": 1}\n{oops\n").unwrap();
         let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
         assert!(err.to_string().starts_with("failed to read"), "{err}");
+    }
+
+    /// Found while fuzzing (`fuzz/`, docs/fuzzing.md): polars panics inferring the
+    /// type of a JSON integer beyond 64 bits; datavet must return an error instead.
+    #[test]
+    fn polars_panic_on_huge_json_integer_is_an_error() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/fuzz-regressions/jsonl-integer-beyond-64-bits.jsonl");
+        for infer_schema_rows in [1, 10_000] {
+            let opts = ReadOptions {
+                infer_schema_rows,
+                ..Default::default()
+            };
+            let err = read_table(&src(&path), &opts).unwrap_err();
+            let msg = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+            assert!(msg.contains("jsonl-integer-beyond-64-bits.jsonl"), "{msg}");
+            assert!(msg.contains("malformed input"), "{msg}");
+        }
     }
 
     #[test]

@@ -391,6 +391,11 @@ fn push_missing_indicator(
     }
 }
 
+/// Largest magnitude of a scaled value. A robust z this far out is already absurd; the
+/// bound keeps a huge raw value (say 1e308 in a column of small numbers) from scaling
+/// to infinity, and keeps sums of squares over many features finite.
+const MAX_SCALED: f64 = 1e150;
+
 fn push_numeric(
     source: &str,
     name: &str,
@@ -404,7 +409,8 @@ fn push_numeric(
         return;
     }
     let center = crate::score::quantile_sorted(&present, 0.5);
-    if let Some(scale) = robust_scale(&present, center) {
+    // The spread of values near ±f64::MAX overflows to infinity: cap it.
+    if let Some(scale) = robust_scale(&present, center).map(|s| s.min(f64::MAX)) {
         let (kind, center, scale) = if is_bool {
             (FeatureKind::Bool, 0.0, 1.0)
         } else {
@@ -424,7 +430,7 @@ fn push_numeric(
             },
             values
                 .iter()
-                .map(|v| (v.unwrap_or(impute) - center) / scale)
+                .map(|v| ((v.unwrap_or(impute) - center) / scale).clamp(-MAX_SCALED, MAX_SCALED))
                 .collect(),
         ));
     }
@@ -625,6 +631,34 @@ mod tests {
             .unwrap()
             .build(df)
             .unwrap()
+    }
+
+    /// Found while fuzzing (`fuzz/`, docs/fuzzing.md): a value near f64::MAX scaled to
+    /// ±inf, and a spread of ±1e308 overflowed the scale to inf (then inf/inf = NaN),
+    /// breaking the finite-matrix contract of `FeatureMatrix`.
+    #[test]
+    fn huge_values_scale_to_finite_features() {
+        let columns = [
+            vec![0.1, 0.2, 0.3, 0.4, 1e308],
+            vec![-1e308, -1e308, 1e308, 1e308, 0.0],
+            vec![-f64::MAX, -f64::MAX, f64::MAX, f64::MAX, f64::MAX],
+            vec![0.0, 0.0, 0.0, 5e-324, -f64::MAX],
+        ];
+        for values in columns {
+            let df = frame(vec![
+                Series::new("a".into(), &values),
+                Series::new("y".into(), &["p", "q", "p", "q", "p"]),
+            ]);
+            let fs = build(&df, Some("y"), None);
+            assert_eq!(fs.matrix.n_features(), 1, "{values:?}");
+            let x = fs.matrix.x.column(0);
+            assert!(x.iter().all(|v| v.is_finite()), "{values:?} -> {x}");
+            // Order is kept: the largest raw value has the largest feature value.
+            let top = (0..5)
+                .max_by(|&i, &j| values[i].total_cmp(&values[j]))
+                .unwrap();
+            assert!(x.iter().all(|&v| v <= x[top]), "{values:?} -> {x}");
+        }
     }
 
     #[test]

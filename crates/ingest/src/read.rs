@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::num::NonZeroUsize;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
 use polars::prelude::*;
@@ -45,7 +46,28 @@ impl Default for ReadOptions {
 }
 
 /// Read one file into a data frame.
+///
+/// Polars panics on some malformed input (e.g. a JSON Lines integer beyond 64 bits);
+/// such a panic is caught here and returned as [`IngestError::Read`].
 pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| read_table_unguarded(file, opts))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(IngestError::Read {
+                path: file.path.clone(),
+                source: PolarsError::ComputeError(
+                    format!("the reader gave up on malformed input: {what}").into(),
+                ),
+            })
+        },
+    )
+}
+
+fn read_table_unguarded(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
     let format = match opts.delimiter {
         Some(d) => file.format.with_delimiter(d),
         None => file.format,
@@ -455,6 +477,33 @@ mod tests {
         fs::write(&p, "{\"a\": 1}\n{oops\n").unwrap();
         let err = read_table(&src(&p), &ReadOptions::default()).unwrap_err();
         assert!(err.to_string().starts_with("failed to read"), "{err}");
+    }
+
+    /// Found while fuzzing (`fuzz/`, docs/fuzzing.md): polars panics on these JSON
+    /// Lines files; datavet must return an error instead. The first: inferring the type
+    /// of an integer beyond 64 bits.
+    #[test]
+    fn polars_panics_on_json_lines_are_errors() {
+        // The second: polars slices past the end of the file when the line at 75% of
+        // it is the last one and ends in `}\n` (polars-io ndjson `get_line_stats_json`).
+        for name in [
+            "jsonl-integer-beyond-64-bits.jsonl",
+            "jsonl-line-stats-out-of-bounds.jsonl",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/fuzz-regressions")
+                .join(name);
+            for infer_schema_rows in [1, 10_000] {
+                let opts = ReadOptions {
+                    infer_schema_rows,
+                    ..Default::default()
+                };
+                let err = read_table(&src(&path), &opts).unwrap_err();
+                let msg = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+                assert!(msg.contains(name), "{msg}");
+                assert!(msg.contains("malformed input"), "{msg}");
+            }
+        }
     }
 
     #[test]

@@ -18,6 +18,15 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Polars panics on some malformed files; the ingest crate catches those and turns
+    // them into ordinary one-line errors, so the default hook's "thread … panicked"
+    // report must not reach stderr then. Any other panic is a bug: reported as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !datavet_ingest::reading_under_guard() {
+            default_hook(info);
+        }
+    }));
     let cli = args::Cli::parse();
     match cmd::run(cli) {
         Ok(status) => status.into(),

@@ -505,3 +505,24 @@ fn max_memory_refuses_a_scan_that_would_not_fit_before_any_output() {
         .stderr();
     assert!(err.contains("'--max-memory <SIZE>'"), "{err}");
 }
+
+#[test]
+fn a_file_that_makes_the_reader_panic_is_a_one_line_error() {
+    let dir = Dir::new();
+    let data = dir.fixture("fixtures/fuzz-regressions/jsonl-integer-beyond-64-bits.jsonl");
+    let run = dir
+        .run(&["scan", data.to_str().unwrap(), "--json", "r.json"])
+        .expect_code(2);
+    let err = run.stderr();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: failed to read ")
+            && err.contains("jsonl-integer-beyond-64-bits.jsonl: the reader gave up"),
+        "{err}"
+    );
+    assert_eq!(
+        dir.listing(),
+        vec!["jsonl-integer-beyond-64-bits.jsonl".to_string()]
+    );
+}

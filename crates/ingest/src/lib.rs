@@ -56,7 +56,7 @@ pub use manifest::{
 };
 pub use polars::frame::DataFrame;
 pub use provenance::{Provenance, ProvenanceSpec, Tool, format_utc, parse_utc};
-pub use read::{Dataset, ReadOptions, read_table};
+pub use read::{Dataset, ReadOptions, read_table, reading_under_guard};
 pub use rowhash::{Digest32, ROW_ENCODING, encode_row, merkle_root, row_digests};
 pub use sign::{PrivateKey, PublicKey, SignatureProblem};
 pub use source::{Coverage, ResolveOptions, Resolved, SourceFile, resolve, resolve_inputs};

@@ -14,6 +14,7 @@ use std::fs::File;
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -45,26 +46,36 @@ impl Default for ReadOptions {
     }
 }
 
+/// Reads in progress inside [`read_table`]'s panic guard.
+static GUARDED_READS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a table read is in progress under the panic guard: a panic hook can stay
+/// quiet then, as the panic becomes an ordinary [`IngestError::Read`].
+pub fn reading_under_guard() -> bool {
+    GUARDED_READS.load(Ordering::SeqCst) > 0
+}
+
 /// Read one file into a data frame.
 ///
 /// Polars panics on some malformed input (e.g. a JSON Lines integer beyond 64 bits);
 /// such a panic is caught here and returned as [`IngestError::Read`].
 pub fn read_table(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| read_table_unguarded(file, opts))).unwrap_or_else(
-        |panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(IngestError::Read {
-                path: file.path.clone(),
-                source: PolarsError::ComputeError(
-                    format!("the reader gave up on malformed input: {what}").into(),
-                ),
-            })
-        },
-    )
+    GUARDED_READS.fetch_add(1, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| read_table_unguarded(file, opts)));
+    GUARDED_READS.fetch_sub(1, Ordering::SeqCst);
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(IngestError::Read {
+            path: file.path.clone(),
+            source: PolarsError::ComputeError(
+                format!("the reader gave up on malformed input: {what}").into(),
+            ),
+        })
+    })
 }
 
 fn read_table_unguarded(file: &SourceFile, opts: &ReadOptions) -> Result<DataFrame> {

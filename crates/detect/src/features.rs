@@ -258,7 +258,8 @@ fn read_labels(column: &Column) -> Result<Labels> {
         .into_iter()
         .map(|v| {
             v.filter(|s| {
-                !s.is_empty() && !(float && s.parse::<f64>().is_ok_and(|f| !f.is_finite()))
+                let non_finite = float && s.parse::<f64>().is_ok_and(|f| !f.is_finite());
+                !s.is_empty() && !non_finite
             })
         })
         .collect();

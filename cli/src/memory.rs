@@ -1,8 +1,6 @@
 //! The `--max-memory` guard: refuse a scan that would not fit, before reading and
 //! again before the detectors start, instead of swapping or being killed part-way.
 
-use std::path::PathBuf;
-
 use anyhow::{Result, bail};
 use datavet_ingest::{Compression, Format, SourceFile};
 
@@ -133,17 +131,6 @@ pub fn human(bytes: u64) -> String {
         (b / 1024.0, "KB")
     };
     format!("{value:.1} {unit}")
-}
-
-/// Files a scan would read, for the pre-read estimate (errors are left to the read).
-pub fn resolve(data: &[PathBuf], delimiter: Option<u8>) -> Vec<SourceFile> {
-    let opts = datavet_ingest::ResolveOptions {
-        delimiter,
-        ..datavet_ingest::ResolveOptions::default()
-    };
-    datavet_ingest::resolve(data, &opts)
-        .map(|r| r.files)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use datavet_report::{
     FlaggedRow, ScanReport, TableFormat, clean_frame, export_frame, parse_severity, write_table,
 };
 
-use super::{ExitStatus, load_and_fingerprint};
+use super::{ExitStatus, InputChange, load_and_fingerprint};
 use crate::args::{ExportArgs, MinSeverity};
 use crate::progress::Bars;
 
@@ -60,25 +60,19 @@ pub fn run(args: &ExportArgs, bars: &Bars) -> Result<ExitStatus> {
 }
 
 fn check_fingerprints(report: &ScanReport, inputs: &[datavet_report::InputFile]) -> Result<()> {
-    if report.inputs.len() != inputs.len() {
-        bail!(
-            "the data has {} file(s) but the report was made from {}; \
-             hint: pass the same files the scan read",
-            inputs.len(),
-            report.inputs.len()
-        );
+    match super::input_change(&report.inputs, inputs) {
+        None => Ok(()),
+        Some(InputChange::Count { then, now }) => bail!(
+            "the data has {now} file(s) but the report was made from {then}; \
+             hint: pass the same files the scan read"
+        ),
+        Some(InputChange::File { then, now }) => bail!(
+            "{} does not match the report: sha256 {} but the report was made from {} ({}); \
+             hint: re-run `datavet scan` on the current data",
+            now.path,
+            now.sha256,
+            then.sha256,
+            then.path
+        ),
     }
-    for (then, now) in report.inputs.iter().zip(inputs) {
-        if then.sha256 != now.sha256 {
-            bail!(
-                "{} does not match the report: sha256 {} but the report was made from {} ({}); \
-                 hint: re-run `datavet scan` on the current data",
-                now.path,
-                now.sha256,
-                then.sha256,
-                then.path
-            );
-        }
-    }
-    Ok(())
 }

@@ -142,8 +142,21 @@ pub fn load_and_fingerprint(
     read: &crate::args::ReadArgs,
     progress: &Bars,
 ) -> anyhow::Result<(datavet_ingest::Dataset, Vec<datavet_report::InputFile>)> {
+    load_and_fingerprint_checked(data, read, progress, |_| Ok(()))
+}
+
+/// [`load_and_fingerprint`], with `before_read` looking at the resolved files before
+/// any is read (the scan's memory guard).
+pub fn load_and_fingerprint_checked(
+    data: &[std::path::PathBuf],
+    read: &crate::args::ReadArgs,
+    progress: &Bars,
+    before_read: impl FnOnce(&[datavet_ingest::SourceFile]) -> anyhow::Result<()>,
+) -> anyhow::Result<(datavet_ingest::Dataset, Vec<datavet_report::InputFile>)> {
     let opts = read_options(read)?;
-    let dataset = datavet_ingest::Dataset::load(data, &opts)?;
+    let files = datavet_ingest::Dataset::resolve(data, &opts)?;
+    before_read(&files)?;
+    let dataset = datavet_ingest::Dataset::from_files(files, &opts)?;
     if dataset.n_rows() == 0 {
         let names: Vec<String> = dataset
             .files
@@ -182,7 +195,41 @@ pub fn load_and_fingerprint(
 
 /// What a scan read, for error messages: the file, or the first file and how many more.
 pub fn data_name(dataset: &datavet_ingest::Dataset) -> String {
-    match dataset.files.as_slice() {
+    files_name(&dataset.files)
+}
+
+/// The first difference between the files a report was made from (`then`) and the
+/// files read now, by SHA-256 in order.
+pub enum InputChange<'a> {
+    /// A different number of files.
+    Count { then: usize, now: usize },
+    /// This file's bytes differ.
+    File {
+        then: &'a datavet_report::InputFile,
+        now: &'a datavet_report::InputFile,
+    },
+}
+
+/// See [`InputChange`]; `None` when every file matches.
+pub fn input_change<'a>(
+    then: &'a [datavet_report::InputFile],
+    now: &'a [datavet_report::InputFile],
+) -> Option<InputChange<'a>> {
+    if then.len() != now.len() {
+        return Some(InputChange::Count {
+            then: then.len(),
+            now: now.len(),
+        });
+    }
+    then.iter()
+        .zip(now)
+        .find(|(a, b)| a.sha256 != b.sha256)
+        .map(|(then, now)| InputChange::File { then, now })
+}
+
+/// [`data_name`] of files not read yet.
+pub fn files_name(files: &[datavet_ingest::SourceFile]) -> String {
+    match files {
         [one] => one.path.display().to_string(),
         [first, rest @ ..] => format!("{} (and {} more files)", first.path.display(), rest.len()),
         [] => "the data".to_string(),

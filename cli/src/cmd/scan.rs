@@ -9,7 +9,7 @@ use datavet_report::{
     scores_frame, stage, stage_table,
 };
 
-use super::{ExitStatus, load_and_fingerprint, write_stdout};
+use super::{ExitStatus, load_and_fingerprint, load_and_fingerprint_checked, write_stdout};
 use crate::args::{ColorChoice, FailOn, ScanArgs};
 use crate::memory;
 use crate::progress::Bars;
@@ -52,25 +52,18 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         TableFormat::from_path(out)?;
     }
     let limit = memory::effective(args.max_memory);
-    let files = memory::resolve(
-        &settings.data,
-        args.read.delimiter.and_then(|c| u8::try_from(c).ok()),
-    );
-    let read_estimate = memory::read_bytes(&files);
-    if let Some(first) = files.first() {
-        let what = match files.len() {
-            1 => format!("reading {}", first.path.display()),
-            n => format!(
-                "reading {} (and {} more files)",
-                first.path.display(),
-                n - 1
-            ),
-        };
-        memory::check(read_estimate, limit, &what)?;
-    }
+    let mut read_estimate = 0;
     let mut marks = Vec::new();
-    let (dataset, inputs) = load_and_fingerprint(&settings.data, &args.read, bars)?;
-    marks.push(("read", peak_rss()));
+    let (dataset, inputs) =
+        load_and_fingerprint_checked(&settings.data, &args.read, bars, |files| {
+            read_estimate = memory::read_bytes(files);
+            if files.is_empty() {
+                return Ok(());
+            }
+            let what = format!("reading {}", super::files_name(files));
+            memory::check(read_estimate, limit, &what)
+        })?;
+    marks.extend(args.timings.then(|| ("read", peak_rss())));
     let data_name = super::data_name(&dataset);
     let features = FeatureParams::default()
         .label(settings.label.clone())
@@ -83,7 +76,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         // matrix), and read again for --export/--clean.
         .build_owned(dataset.frame)
         .with_context(|| format!("cannot scan {data_name}"))?;
-    marks.push(("features", peak_rss()));
+    marks.extend(args.timings.then(|| ("features", peak_rss())));
     let params = ScanParams::default()
         .k(settings.k)
         .seed(settings.seed)
@@ -98,7 +91,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         &format!("scanning {data_name} ({n} rows × {d} features)"),
     )?;
     let scan = run_scan(&features, &params, &detectors, bars)?;
-    marks.push(("detectors", peak_rss()));
+    marks.extend(args.timings.then(|| ("detectors", peak_rss())));
     if args.timings {
         let mut err = std::io::stderr().lock();
         for (stage, took) in &scan.timings {
@@ -210,20 +203,11 @@ fn reread(
     bars: &Bars,
 ) -> Result<polars::prelude::DataFrame> {
     let (dataset, inputs) = load_and_fingerprint(data, &args.read, bars)?;
-    let same = inputs.len() == scanned.len()
-        && inputs
-            .iter()
-            .zip(scanned)
-            .all(|(a, b)| a.path == b.path && a.sha256 == b.sha256 && a.rows == b.rows);
-    if !same {
-        let changed = inputs
-            .iter()
-            .find(|a| {
-                !scanned
-                    .iter()
-                    .any(|b| a.path == b.path && a.sha256 == b.sha256)
-            })
-            .map_or_else(|| "the input files".to_string(), |a| a.path.clone());
+    if let Some(change) = super::input_change(scanned, &inputs) {
+        let changed = match change {
+            super::InputChange::File { now, .. } => now.path.clone(),
+            super::InputChange::Count { .. } => "the input files".to_string(),
+        };
         anyhow::bail!(
             "{changed} changed during the scan; nothing was written (run the scan again)"
         );

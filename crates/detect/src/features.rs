@@ -170,8 +170,7 @@ impl FeatureValidParams {
         let mut columns_used = Vec::new();
         let mut skipped = Vec::new();
         let mut non_finite = Vec::new();
-        let candidates: Vec<String> = candidates.into_iter().cloned().collect();
-        for name in &candidates {
+        for name in candidates {
             let column = df
                 .drop_in_place(name)
                 .map_err(|_| DetectError::MissingColumn {

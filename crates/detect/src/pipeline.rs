@@ -176,8 +176,8 @@ pub fn run_scan(
     // A label with as many classes as labelled rows is an id, not a class: the
     // label_distribution finding says so, and label checks would flag every row.
     let labels_like_ids = labels.is_some_and(|l| {
-        let labelled: usize = l.counts().iter().sum();
-        labelled >= 2 && l.counts().iter().all(|&c| c <= 1)
+        let counts = l.counts();
+        counts.iter().sum::<usize>() >= 2 && counts.iter().all(|&c| c <= 1)
     });
     let mut skipped = Vec::new();
     for reg in detectors {

@@ -213,12 +213,17 @@ pub struct Dataset {
 impl Dataset {
     /// Resolve `inputs` (files, folders, globs) and read them into one frame.
     pub fn load(inputs: &[PathBuf], opts: &ReadOptions) -> Result<Dataset> {
+        Dataset::from_files(Dataset::resolve(inputs, opts)?, opts)
+    }
+
+    /// The files [`Dataset::load`] would read for `inputs`, in its order, without
+    /// reading them (e.g. to size them up first).
+    pub fn resolve(inputs: &[PathBuf], opts: &ReadOptions) -> Result<Vec<SourceFile>> {
         let resolve_opts = ResolveOptions {
             delimiter: opts.delimiter,
             ..ResolveOptions::default()
         };
-        let files = resolve(inputs, &resolve_opts)?.files;
-        Dataset::from_files(files, opts)
+        Ok(resolve(inputs, &resolve_opts)?.files)
     }
 
     /// Read already-resolved files (in the given order) into one frame. Every file

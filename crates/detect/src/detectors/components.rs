@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::spectral::{CHUNK, centred_covariance, top_components};
+use super::spectral::{CHUNK, centred_covariance, fix_signs, top_components};
 use crate::error::{DetectError, Result};
 
 /// Widest table for which the covariance is formed and decomposed exactly.
@@ -59,15 +59,7 @@ pub(crate) fn class_components(
     let k = k.min(l);
     let cols: Vec<usize> = (0..k).collect();
     let mut out = q.dot(&vecs.select(Axis(1), &cols));
-    for mut col in out.columns_mut() {
-        let big = col
-            .iter()
-            .copied()
-            .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
-        if big < 0.0 {
-            col.mapv_inplace(|v| -v);
-        }
-    }
+    fix_signs(&mut out);
     Ok((vals.select(Axis(0), &cols), out))
 }
 

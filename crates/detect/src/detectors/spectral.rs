@@ -417,7 +417,14 @@ pub(crate) fn top_components(sym: &Array2<f64>, k: usize) -> Result<(Array1<f64>
     let k = k.min(vals.len());
     let cols: Vec<usize> = (0..k).collect();
     let mut out = vecs.select(Axis(1), &cols);
-    for mut col in out.columns_mut() {
+    fix_signs(&mut out);
+    Ok((vals.select(Axis(0), &cols), out))
+}
+
+/// Flip each column so that its largest-magnitude component is positive: eigenvectors
+/// are defined up to sign, and this makes the choice deterministic.
+pub(crate) fn fix_signs(vectors: &mut Array2<f64>) {
+    for mut col in vectors.columns_mut() {
         let big = col
             .iter()
             .copied()
@@ -426,7 +433,6 @@ pub(crate) fn top_components(sym: &Array2<f64>, k: usize) -> Result<(Array1<f64>
             col.mapv_inplace(|v| -v);
         }
     }
-    Ok((vals.select(Axis(0), &cols), out))
 }
 
 /// A short human form of a number: no more digits than a reader needs.

@@ -5,7 +5,12 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::context::{FeatureInfo, FeatureKind, FeatureMatrix, Labels};
+use crate::context::{
+    Context, Detector, FeatureInfo, FeatureKind, FeatureMatrix, Labels, NoProgress,
+};
+use crate::error::Result;
+use crate::issue::DetectorReport;
+use crate::knn::KnnGraph;
 
 /// A seeded generator with a standard normal sampler.
 pub struct Gen(pub Xoshiro256PlusPlus);
@@ -96,4 +101,27 @@ pub fn precision_recall(flagged: &[usize], truth: &[usize]) -> (f64, f64) {
         hit / truth.len() as f64
     };
     (p, r)
+}
+
+/// Run `det` on `fm` with these labels and seed, and a kNN graph of `k` neighbours
+/// (`0`: an empty graph, for detectors that do not read it).
+pub fn detect(
+    det: &dyn Detector,
+    fm: &FeatureMatrix,
+    labels: Option<&Labels>,
+    k: usize,
+    seed: u64,
+) -> Result<DetectorReport> {
+    let knn = if k == 0 {
+        KnnGraph::from_rows(Vec::new(), 0)
+    } else {
+        KnnGraph::build(fm.x.view(), k, 0, &NoProgress)
+    };
+    det.detect(&Context {
+        features: fm,
+        labels,
+        knn: &knn,
+        seed,
+        progress: &NoProgress,
+    })
 }

@@ -516,15 +516,7 @@ mod tests {
         labels: Option<&Labels>,
         seed: u64,
     ) -> DetectorReport {
-        let knn = no_knn();
-        let ctx = Context {
-            features: fm,
-            labels,
-            knn: &knn,
-            seed,
-            progress: &NoProgress,
-        };
-        params.check().unwrap().detect(&ctx).unwrap()
+        crate::testdata::detect(&params.check().unwrap(), fm, labels, 0, seed).unwrap()
     }
 
     fn of_kind(r: &DetectorReport, kind: IssueKind) -> Vec<usize> {

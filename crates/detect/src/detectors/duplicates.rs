@@ -293,24 +293,13 @@ impl Detector for DuplicatesValidParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{FeatureMatrix, NoProgress};
-    use crate::knn::KnnGraph;
+    use crate::context::FeatureMatrix;
+
     use crate::testdata::{Gen, blobs, matrix, precision_recall};
 
     fn run(fm: &FeatureMatrix, labels: Option<&Labels>) -> DetectorReport {
-        let knn = KnnGraph::build(fm.x.view(), 1, 0, &NoProgress);
-        let ctx = Context {
-            features: fm,
-            labels,
-            knn: &knn,
-            seed: 0,
-            progress: &NoProgress,
-        };
-        DuplicatesParams::new()
-            .check()
-            .unwrap()
-            .detect(&ctx)
-            .unwrap()
+        let det = DuplicatesParams::new().check().unwrap();
+        crate::testdata::detect(&det, fm, labels, 1, 0).unwrap()
     }
 
     fn rows_of(r: &DetectorReport, kind: IssueKind) -> Vec<usize> {

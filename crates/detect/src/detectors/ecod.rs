@@ -496,25 +496,13 @@ impl EcodValidParams {
 pub(crate) mod tests {
     use super::*;
     use crate::context::{FeatureMatrix, NoProgress};
-    use crate::knn::KnnGraph;
+
     use crate::testdata::{Gen, blobs, matrix, precision_recall};
     use ndarray::{Array2, array};
 
     /// Run a detector with no labels and an empty kNN graph.
     pub(crate) fn run(det: &dyn Detector, fm: &FeatureMatrix, seed: u64) -> DetectorReport {
-        let n = fm.n_rows();
-        let knn = KnnGraph {
-            indices: Array2::zeros((n, 0)),
-            distances: Array2::zeros((n, 0)),
-        };
-        let ctx = Context {
-            features: fm,
-            labels: None,
-            knn: &knn,
-            seed,
-            progress: &NoProgress,
-        };
-        det.detect(&ctx).unwrap()
+        crate::testdata::detect(det, fm, None, 0, seed).unwrap()
     }
 
     /// Area under the ROC curve of `scores` for the rows in `truth` (ties count half).

@@ -246,8 +246,8 @@ pub(crate) fn fmt_num(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{Labels, NoProgress};
-    use crate::knn::KnnGraph;
+    use crate::context::Labels;
+
     use crate::testdata::{Gen, blobs, matrix, precision_recall};
 
     fn run(
@@ -255,15 +255,7 @@ mod tests {
         fm: &crate::FeatureMatrix,
         labels: Option<&Labels>,
     ) -> DetectorReport {
-        let knn = KnnGraph::build(fm.x.view(), 10, 0, &NoProgress);
-        let ctx = Context {
-            features: fm,
-            labels,
-            knn: &knn,
-            seed: 0,
-            progress: &NoProgress,
-        };
-        params.check().unwrap().detect(&ctx).unwrap()
+        crate::testdata::detect(&params.check().unwrap(), fm, labels, 10, 0).unwrap()
     }
 
     fn flagged(r: &DetectorReport) -> Vec<usize> {

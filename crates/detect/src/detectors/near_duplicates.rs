@@ -201,24 +201,13 @@ impl Detector for NearDuplicatesValidParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{FeatureMatrix, Labels, NoProgress};
-    use crate::knn::KnnGraph;
+    use crate::context::{FeatureMatrix, Labels};
+
     use crate::testdata::{Gen, blobs, matrix, precision_recall};
 
     fn run(fm: &FeatureMatrix, labels: Option<&Labels>) -> DetectorReport {
-        let knn = KnnGraph::build(fm.x.view(), 10, 0, &NoProgress);
-        let ctx = Context {
-            features: fm,
-            labels,
-            knn: &knn,
-            seed: 0,
-            progress: &NoProgress,
-        };
-        NearDuplicatesParams::new()
-            .check()
-            .unwrap()
-            .detect(&ctx)
-            .unwrap()
+        let det = NearDuplicatesParams::new().check().unwrap();
+        crate::testdata::detect(&det, fm, labels, 10, 0).unwrap()
     }
 
     fn rows_of(r: &DetectorReport, kind: IssueKind) -> Vec<usize> {

@@ -499,15 +499,7 @@ mod tests {
         fm: &FeatureMatrix,
         labels: &Labels,
     ) -> DetectorReport {
-        let knn = no_knn();
-        let ctx = Context {
-            features: fm,
-            labels: Some(labels),
-            knn: &knn,
-            seed: 7,
-            progress: &NoProgress,
-        };
-        params.check().unwrap().detect(&ctx).unwrap()
+        crate::testdata::detect(&params.check().unwrap(), fm, Some(labels), 0, 7).unwrap()
     }
 
     fn flagged(r: &DetectorReport) -> Vec<usize> {

@@ -1,7 +1,6 @@
 //! End-to-end tests through the `datavet` binary. Each test runs in its own temporary
-//! directory (see `util.rs` and `common.rs`).
+//! directory (see `util.rs`).
 
-mod common;
 mod util;
 
 mod bad;

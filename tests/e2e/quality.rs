@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::common::{Dir, repo_root};
+use crate::util::{Dir, repo_root};
 
 /// What one scan measured against one case's truth.
 struct Measured {

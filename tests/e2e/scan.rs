@@ -1,6 +1,6 @@
 //! `datavet scan` and `datavet export` through the binary.
 
-use crate::common::Dir;
+use crate::util::Dir;
 
 const DEMO: &str = "fixtures/demo/train.csv";
 
@@ -9,8 +9,8 @@ fn json(path: &std::path::Path) -> serde_json::Value {
 }
 
 fn truth() -> Vec<(usize, String)> {
-    let text = std::fs::read_to_string(crate::common::repo_root().join("fixtures/demo/truth.csv"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(crate::util::repo_root().join("fixtures/demo/truth.csv")).unwrap();
     text.lines()
         .skip(1)
         .map(|l| {
@@ -96,7 +96,7 @@ fn fail_on_levels_set_the_exit_code() {
     }
     // Without the trigger detector the worst finding is high: the critical gate
     // passes while the high gate still fails.
-    dir.write("no-trigger.toml", "[detectors]\ndisable = [\"trigger\"]\n");
+    dir.create("no-trigger.toml", "[detectors]\ndisable = [\"trigger\"]\n");
     for (level, code) in [("critical", 0), ("high", 1)] {
         dir.run(&[
             "scan",
@@ -112,7 +112,7 @@ fn fail_on_levels_set_the_exit_code() {
         .expect_code(code);
     }
     // A clean table passes even the strictest gate.
-    let clean = dir.write(
+    let clean = dir.create(
         "clean.csv",
         "x,y,label\n1,2,a\n2,1,a\n1,1,a\n2,2,a\n10,11,b\n11,10,b\n10,10,b\n11,11,b\n",
     );
@@ -250,8 +250,8 @@ fn same_input_and_seed_give_identical_outputs() {
     assert_eq!(outs[0], outs[1]);
     for stem in ["r", "s", "e"] {
         let ext = if stem == "r" { "json" } else { "csv" };
-        let a = std::fs::read(dir.join(&format!("{stem}0.{ext}"))).unwrap();
-        let b = std::fs::read(dir.join(&format!("{stem}1.{ext}"))).unwrap();
+        let a = std::fs::read(dir.join(format!("{stem}0.{ext}"))).unwrap();
+        let b = std::fs::read(dir.join(format!("{stem}1.{ext}"))).unwrap();
         assert!(a == b, "{stem}.{ext} differs between runs");
     }
 }
@@ -325,7 +325,7 @@ fn config_file_sets_roles_and_rejects_unknown_keys() {
     let dir = Dir::new();
     let data = dir.fixture(DEMO);
     let d = data.to_str().unwrap();
-    dir.write(
+    dir.create(
         "datavet.toml",
         "label = \"label\"\nid = \"id\"\nfail_on = \"never\"\n",
     );
@@ -334,7 +334,7 @@ fn config_file_sets_roles_and_rejects_unknown_keys() {
     // Flags override the file.
     dir.run(&["scan", d, "--fail-on", "high", "--quiet"])
         .expect_code(1);
-    dir.write("bad.toml", "label = \"label\"\nlabell = 3\n");
+    dir.create("bad.toml", "label = \"label\"\nlabell = 3\n");
     let run = dir.run(&["scan", d, "--config", "bad.toml"]).expect_code(2);
     assert!(
         run.stderr().contains("unknown field `labell`"),
@@ -422,7 +422,7 @@ fn scans_parquet_jsonl_and_folders_like_csv() {
         ));
     }
     jsonl.push_str("{\"x\": 0.0, \"y\": 0.0, \"label\": \"b\"}\n");
-    dir.write("shards/part-1.jsonl", &jsonl);
+    dir.create("shards/part-1.jsonl", &jsonl);
     let run = dir
         .run(&[
             "scan",
@@ -441,7 +441,7 @@ fn scans_parquet_jsonl_and_folders_like_csv() {
         run.stdout()
     );
     // A folder of shards reads every file, sorted, as one table.
-    dir.write(
+    dir.create(
         "shards/part-2.jsonl",
         "{\"x\": 9.0, \"y\": 18.0, \"label\": \"b\"}\n",
     );

@@ -2,7 +2,7 @@
 //! temporary path and file hash filtered out. Re-accept deliberate changes with
 //! `INSTA_UPDATE=always cargo test -p datavet --test e2e snapshot`.
 
-use crate::common::Dir;
+use crate::util::Dir;
 
 #[test]
 fn demo_text_report() {

@@ -69,6 +69,35 @@ impl Dir {
         copy_tree(&repo_root().join(fixture), &self.join(rel));
     }
 
+    /// Copy a committed fixture file (relative to the repository root) into the dir,
+    /// under its own file name.
+    pub fn fixture(&self, rel: &str) -> PathBuf {
+        let src = repo_root().join(rel);
+        let dst = self.join(Path::new(rel).file_name().expect("a file name"));
+        std::fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+        dst
+    }
+
+    /// Names of the entries in the dir, sorted.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path())
+            .expect("read dir")
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Run `datavet ARGS` here with colour off, whatever the exit status.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.command().args(args).env("NO_COLOR", "1").output())
+    }
+
     /// A command running `datavet` in this directory.
     pub fn command(&self) -> TestCommand {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_datavet"));
@@ -152,4 +181,36 @@ pub fn stderr(out: &Output) -> String {
 /// Parse JSON text.
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).expect("valid JSON")
+}
+
+/// A finished run of [`Dir::run`].
+pub struct Run(pub Output);
+
+impl Run {
+    /// The exit code.
+    pub fn code(&self) -> i32 {
+        self.0.status.code().expect("exit code")
+    }
+
+    /// stdout as text.
+    pub fn stdout(&self) -> String {
+        stdout(&self.0)
+    }
+
+    /// stderr as text.
+    pub fn stderr(&self) -> String {
+        stderr(&self.0)
+    }
+
+    /// Assert the exit code, showing the output when it differs.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{Dir, repo_root};
+use crate::util::{Dir, copy_tree, repo_root};
 
 /// One line of the index.
 struct Case {
@@ -168,43 +168,17 @@ fn generate(name: &str, dir: &Dir) -> Option<&'static str> {
     None
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// Every path below `root` with its size and modification time (symlinks not followed).
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u64, Option<std::time::SystemTime>)> {
     let mut out = BTreeMap::new();
-    for entry in walkdir_lite(root) {
-        let meta = std::fs::symlink_metadata(&entry).unwrap();
-        out.insert(entry, (meta.len(), meta.modified().ok()));
-    }
-    out
-}
-
-fn walkdir_lite(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(p.clone());
-            }
-            out.push(p);
-        }
+    // Unreadable folders (a case's own doing) are skipped, not walked.
+    for entry in walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+    {
+        let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+        out.insert(entry.into_path(), (meta.len(), meta.modified().ok()));
     }
     out
 }

@@ -107,7 +107,8 @@ impl Dir {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copy the folder `from` to `to`, recursively.
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read fixture dir") {
         let entry = entry.expect("dir entry");

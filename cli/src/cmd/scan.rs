@@ -129,19 +129,16 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
         &features,
         &scan,
     );
+    // The feature matrix (as large as the data) is not needed for the outputs: free
+    // it before they are written and before --export/--clean read the data again.
+    let ids = features.ids;
+    drop(features.matrix);
     let failed = gate_fails(&report.summary.max_severity, settings.fail_on);
 
     // Stage every output first; rename them into place only when all are written.
     let mut staged: Vec<Staged> = Vec::new();
     if let Some(path) = &args.json {
-        let json = report.to_json();
-        staged.push(stage(path, |w| {
-            w.write_all(json.as_bytes())
-                .map_err(|source| datavet_report::ReportError::Write {
-                    path: path.clone(),
-                    source,
-                })
-        })?);
+        staged.push(stage(path, |w| report.write_json(w, path))?);
     }
     if let Some(path) = &args.scores {
         let detectors: Vec<(String, Vec<f64>)> = scan
@@ -149,7 +146,7 @@ pub fn run(args: &ScanArgs, quiet: bool, bars: &Bars) -> Result<ExitStatus> {
             .iter()
             .map(|d| (d.name.to_string(), d.scores.clone()))
             .collect();
-        let df = scores_frame(features.ids.as_deref(), &scan.combined, &detectors)?;
+        let df = scores_frame(ids.as_deref(), &scan.combined, &detectors)?;
         staged.push(stage_table(path, df, TableFormat::Csv)?);
     }
     let frame = if args.export.is_some() || args.clean.is_some() {

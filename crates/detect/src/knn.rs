@@ -119,14 +119,34 @@ impl Neighbours {
 
     /// Store row `i`'s list of (squared distance, index), nearest first.
     fn set_squared(&mut self, i: usize, best: &[(f64, u32)]) {
-        if best.len() < self.indices.ncols() {
-            return;
+        let (mut idx, mut dist) = (self.indices.row_mut(i), self.distances.row_mut(i));
+        self.filled[i] = Self::write_squared(
+            idx.as_slice_mut().expect("standard layout"),
+            dist.as_slice_mut().expect("standard layout"),
+            best,
+        );
+    }
+
+    /// Write a list of (squared distance, index), nearest first, into one row's
+    /// slots; whether it filled them (a shorter list is left for `finish`).
+    fn write_squared(idx: &mut [u32], dist: &mut [f64], best: &[(f64, u32)]) -> bool {
+        if best.len() < idx.len() {
+            return false;
         }
-        for (c, &(d2, j)) in best.iter().enumerate() {
-            self.indices[[i, c]] = j;
-            self.distances[[i, c]] = d2.sqrt();
+        for ((o, d), &(d2, j)) in idx.iter_mut().zip(dist.iter_mut()).zip(best) {
+            *o = j;
+            *d = d2.sqrt();
         }
-        self.filled[i] = true;
+        true
+    }
+
+    /// The graph's slots as flat row-major slices, for filling rows in parallel.
+    fn parts_mut(&mut self) -> (&mut [u32], &mut [f64], &mut [bool]) {
+        (
+            self.indices.as_slice_mut().expect("standard layout"),
+            self.distances.as_slice_mut().expect("standard layout"),
+            &mut self.filled,
+        )
     }
 
     /// Fill rows the approximate search left short by an exact scan, then finish.
@@ -324,14 +344,12 @@ fn ivf_descent(
         stride: inv.base.ncols(),
         dim: x.ncols(),
     };
-    let cands: Vec<Vec<u32>> = cands
-        .into_iter()
-        .map(|c| c.into_iter().map(|e| e.1).collect())
-        .collect();
     let mut g = descent::Graph::new(pts, slots, &cands);
     drop(cands);
     descent::refine(pts, &mut g, rounds);
-    ivf::rerank(x, &inv.ids, k, &|p| g.row(p).collect())
+    let ids = inv.ids;
+    drop(inv.base);
+    ivf::rerank(x, &ids, k, &|p, out| out.extend(g.row(p)))
 }
 
 /// Squared Euclidean distance of two equally long rows, summed in four interleaved

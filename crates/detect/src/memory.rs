@@ -5,20 +5,23 @@
 //! The model is linear in the table's shape, `base + per_cell · n · d + per_row · n`,
 //! with coefficients fitted to peak resident memory measured with `datavet scan
 //! --timings` on Gaussian-mixture tables (`bench/gen_mixture.py`) of 200 000 × 8,
-//! 200 000 × 32, 100 000 × 64 and 1 000 000 × 32, every detector on, `k = 10`
-//! (docs/performance.md: measured 227, 311, 258 and 1169 MB; the model gives 222,
-//! 304, 253 and 1148 MB). The matrix itself is 8 bytes a cell; the rest is the kNN
-//! index build (f32 copies of the matrix), the detectors' per-column sorted copies and
-//! per-row scores. No term grows with `d²`: above 256 features the spectral and
-//! activation-clustering detectors never form the class covariance.
+//! 200 000 × 32, 100 000 × 32, 100 000 × 64 and 1 000 000 × 32, every detector on,
+//! `k = 10` (docs/performance.md: measured 196, 255, 231, 227 and 695 MB, and 794 MB
+//! on the evaluation suite's 1M × 32 table with 3 % planted rows; the model gives
+//! 235, 299, 235, 277 and 817 MB, erring high). The matrix itself is 8 bytes a cell;
+//! the rest is the kNN index (an f32 copy of the matrix in list order, candidate
+//! lists), one column's sort buffers per thread, the kNN graph and per-row scores.
+//! No term grows with `d²`: above 256 features the spectral and activation-clustering
+//! detectors never form the class covariance.
 
 /// Fixed overhead: the program, thread stacks, allocator pools.
-const BASE: f64 = 93.0 * 1024.0 * 1024.0;
+const BASE: f64 = 170.0 * 1024.0 * 1024.0;
 /// Bytes per matrix cell at the peak (the matrix's own 8 included).
-const PER_CELL: f64 = 18.0;
+const PER_CELL: f64 = 14.0;
 /// Bytes per row at the peak beyond the cells: the kNN graph (`k` ids and distances),
-/// probe lists, labels and one score per detector.
-const PER_ROW: f64 = 530.0;
+/// candidate and probe lists, labels, one score per detector and the trigger
+/// search's value runs.
+const PER_ROW: f64 = 230.0;
 /// Extra bytes per neighbour per row above the default `k = 10`.
 const PER_NEIGHBOUR: f64 = 16.0;
 

@@ -322,11 +322,24 @@ impl ScanReport {
         }
     }
 
+    /// Write [`ScanReport::to_json`]'s text to `w` without holding it in memory
+    /// (with 10 000s of flagged rows the text runs to tens of MB); `path` names the
+    /// destination in errors.
+    pub fn write_json<W: std::io::Write>(&self, w: &mut W, path: &Path) -> Result<()> {
+        let io = |source| ReportError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        serde_json::to_writer_pretty(&mut *w, self).map_err(|e| io(e.into()))?;
+        w.write_all(b"\n").map_err(io)
+    }
+
     /// Serialize as pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("report serializes");
-        s.push('\n');
-        s
+        let mut buf = Vec::new();
+        self.write_json(&mut buf, Path::new("-"))
+            .expect("writing to memory cannot fail");
+        String::from_utf8(buf).expect("serde_json writes UTF-8")
     }
 
     /// Parse a saved report, checking its schema.

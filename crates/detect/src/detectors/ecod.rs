@@ -40,7 +40,7 @@
 //! tests). The unit score is [`score::unit_from_z`] of the z with the threshold as
 //! pivot, so it is 0.5 at the flag threshold.
 
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use crate::context::{Context, Detector, FeatureInfo, FeatureKind, Progress};
@@ -48,8 +48,9 @@ use crate::issue::{DetectorReport, Evidence, IssueKind, RowIssue};
 use crate::score;
 use crate::{DetectError, Result};
 
-/// Columns sorted at the same time (bounds the memory of the per-column buffers).
-const COLUMN_BATCH: usize = 8;
+/// Columns sorted at the same time (bounds the memory of the per-column buffers:
+/// 32 bytes per row and column, 128 MB per batch at 1M rows).
+const COLUMN_BATCH: usize = 4;
 /// Rows per parallel task when summing the per-column terms.
 const ROW_CHUNK: usize = 4096;
 
@@ -137,7 +138,9 @@ pub enum Tail {
     Auto,
 }
 
-/// The ECOD sums of every row, with the sorted columns kept to explain rows.
+/// The ECOD sums of every row. The sorted columns are not kept (at 1M × 32 they are
+/// as large as the matrix); [`EcodScores::fractions`] recounts the tails of the few
+/// rows an explanation needs.
 #[derive(Debug, Clone)]
 pub struct EcodScores {
     /// `O_left` per row.
@@ -148,7 +151,6 @@ pub struct EcodScores {
     pub auto: Vec<f64>,
     /// Sample skewness of every column.
     pub skewness: Vec<f64>,
-    sorted: Vec<Vec<f64>>,
 }
 
 /// Order-preserving key of a finite float; -0.0 and 0.0 get the same key.
@@ -170,9 +172,8 @@ fn from_key(k: u64) -> f64 {
     }
 }
 
-/// One column's sorted values, per-row `[-log F_left, -log F_right]`, skewness.
+/// One column's per-row `[-log F_left, -log F_right]` and skewness.
 struct ColumnTails {
-    sorted: Vec<f64>,
     tails: Vec<[f64; 2]>,
     skew: f64,
 }
@@ -235,7 +236,6 @@ fn column_tails(mut pairs: Vec<(u64, u32)>, ln_count: &[f64], par_sort: bool) ->
     let sorted: Vec<f64> = pairs.into_iter().map(|(k, _)| from_key(k)).collect();
     ColumnTails {
         skew: skewness(&sorted),
-        sorted,
         tails,
     }
 }
@@ -250,7 +250,6 @@ impl EcodScores {
             right: vec![0.0; n],
             auto: vec![0.0; n],
             skewness: Vec::with_capacity(d),
-            sorted: Vec::with_capacity(d),
         };
         progress.start("ECOD tails", d as u64);
         for start in (0..d).step_by(COLUMN_BATCH) {
@@ -279,10 +278,7 @@ impl EcodScores {
                         }
                     }
                 });
-            for col in cols {
-                out.skewness.push(col.skew);
-                out.sorted.push(col.sorted);
-            }
+            out.skewness.extend(cols.iter().map(|c| c.skew));
             progress.advance((end - start) as u64);
         }
         progress.finish();
@@ -313,25 +309,62 @@ impl EcodScores {
         }
     }
 
-    /// `F_left_j(v)` and `F_right_j(v)`: the share of column `j` at or below `v` and
-    /// at or above `v` (exact counts, ties included).
-    pub fn tail_fractions(&self, j: usize, v: f64) -> (f64, f64) {
-        let s = &self.sorted[j];
-        let n = s.len() as f64;
-        let le = s.partition_point(|w| *w <= v) as f64;
-        let ge = s.len() as f64 - s.partition_point(|w| *w < v) as f64;
-        (le / n, ge / n)
+    /// `(F_left_j, F_right_j)` of the listed rows of `x` (the matrix the sums were
+    /// computed on) in every column `j`: the share of the column at or below and at
+    /// or above the row's value (exact counts, ties included). One pass over each
+    /// column counts its values against the listed rows' sorted values, so
+    /// explaining `m` rows costs `O(d n log m)` and no sorted copy of the matrix.
+    pub fn fractions(x: ArrayView2<'_, f64>, rows: &[usize]) -> Vec<Vec<(f64, f64)>> {
+        let (n, d) = x.dim();
+        let per_col: Vec<Vec<(f64, f64)>> = (0..d)
+            .into_par_iter()
+            .map(|j| {
+                let col = x.column(j);
+                let mut keys: Vec<u64> = rows.iter().map(|&i| order_key(col[i])).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                // below[t]: values below keys[t] and above keys[t - 1]; equal[t]: at it.
+                let mut below = vec![0usize; keys.len() + 1];
+                let mut equal = vec![0usize; keys.len()];
+                for &v in col.iter() {
+                    let kv = order_key(v);
+                    let t = keys.partition_point(|&u| u < kv);
+                    if t < keys.len() && keys[t] == kv {
+                        equal[t] += 1;
+                    } else {
+                        below[t] += 1;
+                    }
+                }
+                let (mut lt, mut at_or_below) = (Vec::with_capacity(keys.len()), 0usize);
+                for t in 0..keys.len() {
+                    at_or_below += below[t];
+                    lt.push(at_or_below);
+                    at_or_below += equal[t];
+                }
+                rows.iter()
+                    .map(|&i| {
+                        let t = keys.binary_search(&order_key(col[i])).expect("listed");
+                        let le = lt[t] + equal[t];
+                        let ge = n - lt[t];
+                        (le as f64 / n as f64, ge as f64 / n as f64)
+                    })
+                    .collect()
+            })
+            .collect();
+        (0..rows.len())
+            .map(|r| per_col.iter().map(|c| c[r]).collect())
+            .collect()
     }
 
-    /// Per-feature terms `-log F(x_j)` of the sum `tail` for a row with values `row`,
-    /// with whether each term is the upper tail. A value beyond a column's range (a new
-    /// row) counts as sharing the extreme value, so terms never exceed `log n`.
-    pub fn terms(&self, row: ArrayView1<'_, f64>, tail: Tail) -> Vec<(f64, bool)> {
-        row.iter()
+    /// Per-feature terms `-log F(x_j)` of the sum `tail`, from a row's
+    /// [`EcodScores::fractions`], with whether each term is the upper tail. Terms
+    /// never exceed `log n`.
+    pub fn terms(&self, fractions: &[(f64, f64)], tail: Tail) -> Vec<(f64, bool)> {
+        let n = self.n_rows().max(1) as f64;
+        fractions
+            .iter()
             .enumerate()
-            .map(|(j, &v)| {
-                let (fl, fr) = self.tail_fractions(j, v);
-                let n = self.sorted[j].len() as f64;
+            .map(|(j, &(fl, fr))| {
                 let upper = match tail {
                     Tail::Left => false,
                     Tail::Right => true,
@@ -429,9 +462,11 @@ impl Detector for EcodValidParams {
             .map(|&z| score::unit_from_z(z, self.threshold))
             .collect();
         let flagged: Vec<usize> = (0..n).filter(|&i| z[i] > self.threshold).collect();
+        let fractions = EcodScores::fractions(x, &flagged);
         let issues: Vec<RowIssue> = flagged
             .par_iter()
-            .map(|&i| self.explain(&fit, fm, i, o[i], typical, scores[i]))
+            .zip(&fractions)
+            .map(|(&i, f)| self.explain(&fit, fm, i, f, o[i], typical, scores[i]))
             .collect();
         Ok(DetectorReport {
             scores,
@@ -443,17 +478,19 @@ impl Detector for EcodValidParams {
 
 impl EcodValidParams {
     /// The issue for flagged row `i`: the winning sum's largest per-feature terms.
+    #[allow(clippy::too_many_arguments)]
     fn explain(
         &self,
         fit: &EcodScores,
         fm: &crate::FeatureMatrix,
         i: usize,
+        fractions: &[(f64, f64)],
         o: f64,
         typical: f64,
         unit: f64,
     ) -> RowIssue {
         let row = fm.x.row(i);
-        let terms = fit.terms(row, fit.tail(i));
+        let terms = fit.terms(fractions, fit.tail(i));
         let mut order: Vec<usize> = (0..terms.len()).filter(|&j| terms[j].0 > 0.0).collect();
         order.sort_by(|&a, &b| terms[b].0.total_cmp(&terms[a].0).then(a.cmp(&b)));
         order.truncate(self.top_features);
@@ -600,9 +637,11 @@ pub(crate) mod tests {
         assert!((o[0] - 2.0 * 5f64.ln()).abs() < 1e-12);
         assert_eq!(fit.tail(0), Tail::Left);
         assert_eq!(fit.tail(4), Tail::Right);
-        assert_eq!(fit.tail_fractions(0, 2.0), (0.6, 0.8));
+        let f = EcodScores::fractions(x.view(), &[1, 3]);
+        assert_eq!(f[0], vec![(0.6, 0.8), (0.4, 0.8)]);
+        assert_eq!(f[1], vec![(0.8, 0.4), (0.8, 0.6)]);
         // The per-feature terms of a row add up to its winning sum.
-        let terms = fit.terms(x.row(3), fit.tail(3));
+        let terms = fit.terms(&f[1], fit.tail(3));
         let sum: f64 = terms.iter().map(|t| t.0).sum();
         assert!((sum - o[3]).abs() < 1e-12);
     }
@@ -710,9 +749,10 @@ pub(crate) mod tests {
         let fit = EcodScores::compute(x.view(), &NoProgress);
         assert!(fit.skewness.iter().all(|&s| s > 1.0));
         let o = fit.scores();
+        let f = EcodScores::fractions(x.view(), &[0, 1]);
         let pyod = |i: usize| -> f64 {
-            let l = fit.terms(x.row(i), Tail::Left);
-            let r = fit.terms(x.row(i), Tail::Right);
+            let l = fit.terms(&f[i], Tail::Left);
+            let r = fit.terms(&f[i], Tail::Right);
             l.iter().zip(&r).map(|(a, b)| a.0.max(b.0)).sum()
         };
         let ln_n = 1000f64.ln();

@@ -81,7 +81,7 @@ pub(super) struct Graph {
 impl Graph {
     /// From per-row candidate rows (any order, self and duplicates allowed); the
     /// distances are measured here. Every entry starts new.
-    pub(super) fn new(pts: Rows<'_>, s: usize, lists: &[Vec<u32>]) -> Graph {
+    pub(super) fn new(pts: Rows<'_>, s: usize, lists: &super::ivf::Shortlists) -> Graph {
         let n = lists.len();
         let g = Graph {
             s,
@@ -92,9 +92,9 @@ impl Graph {
             new: (0..n * s).map(|_| AtomicBool::new(true)).collect(),
             locks: (0..STRIPES.min(n.max(1))).map(|_| Mutex::new(())).collect(),
         };
-        lists.par_iter().enumerate().for_each(|(p, cands)| {
+        (0..n).into_par_iter().for_each(|p| {
             let xp = pts.get(p);
-            for &c in cands {
+            for &c in lists.row(p) {
                 if c as usize != p {
                     g.offer(p, sqd(xp, pts.get(c as usize)), c);
                 }

@@ -177,6 +177,33 @@ fn train_quantiser(xf: ArrayView2<'_, f32>, norms: &[f32], lists: usize, seed: u
     cents
 }
 
+/// Reorder the rows of `m` in place so that row `p` becomes the old row `order[p]`
+/// (`order` a permutation), following each cycle with one spare row.
+fn permute_rows(m: &mut Array2<f32>, order: &[u32]) {
+    let w = m.ncols();
+    let data = m.as_slice_mut().expect("standard layout");
+    let mut done = vec![false; order.len()];
+    let mut spare = vec![0.0f32; w];
+    for start in 0..order.len() {
+        if done[start] || order[start] as usize == start {
+            done[start] = true;
+            continue;
+        }
+        spare.copy_from_slice(&data[start * w..(start + 1) * w]);
+        let mut cur = start;
+        loop {
+            done[cur] = true;
+            let src = order[cur] as usize;
+            if src == start {
+                data[cur * w..(cur + 1) * w].copy_from_slice(&spare);
+                break;
+            }
+            data.copy_within(src * w..(src + 1) * w, cur * w);
+            cur = src;
+        }
+    }
+}
+
 /// The inverted lists: rows grouped by home list, ids ascending within a list.
 pub(super) struct Lists {
     /// Row ids in list order.
@@ -190,8 +217,10 @@ pub(super) struct Lists {
 }
 
 impl Lists {
-    /// Group the rows of `xf` (query form) by `home` list; consumes `xf`.
-    fn new(xf: Array2<f32>, norms: &[f32], home: &[u32], lists: usize) -> Lists {
+    /// Group the rows of `xf` (query form) by `home` list; consumes `xf`, whose rows
+    /// are permuted into list order and rewritten into base form in place, so the
+    /// index never holds a second copy of the rows.
+    fn new(mut xf: Array2<f32>, norms: &[f32], home: &[u32], lists: usize) -> Lists {
         let mut counts = vec![0usize; lists + 1];
         for &h in home {
             counts[h as usize + 1] += 1;
@@ -205,19 +234,26 @@ impl Lists {
             ids[counts[h as usize]] = i as u32;
             counts[h as usize] += 1;
         }
+        permute_rows(&mut xf, &ids);
         let d = xf.ncols() - 1;
         let norms: Vec<f32> = ids.iter().map(|&i| norms[i as usize]).collect();
-        let base = Array2::from_shape_fn(xf.raw_dim(), |(p, j)| {
-            if j < d {
-                -2.0 * xf[[ids[p] as usize, j]]
-            } else {
-                norms[p]
-            }
-        });
+        let w = d + 1;
+        xf.as_slice_mut()
+            .expect("standard layout")
+            .par_chunks_mut(w * Q_BLOCK)
+            .zip(norms.par_chunks(Q_BLOCK))
+            .for_each(|(block, bnorms)| {
+                for (row, &nrm) in block.chunks_exact_mut(w).zip(bnorms) {
+                    for v in &mut row[..d] {
+                        *v *= -2.0;
+                    }
+                    row[d] = nrm;
+                }
+            });
         Lists {
             ids,
             offsets,
-            base,
+            base: xf,
             norms,
         }
     }
@@ -258,46 +294,81 @@ pub(super) fn all_knn(
 ) -> Neighbours {
     let short = k + (k / 2).max(5);
     let (inv, cands) = search(x, short, lists, probe, seed, progress);
-    rerank(x, &inv.ids, k, &|p| cands[p].iter().map(|e| e.1).collect())
+    // The re-ranking reads the caller's f64 rows: the f32 index can go first.
+    let ids = inv.ids;
+    drop(inv.base);
+    rerank(x, &ids, k, &|p, out| out.extend_from_slice(cands.row(p)))
 }
 
-/// Exact f64 re-ranking: the `k` nearest of each row's candidates. `cands(p)` gives
-/// the list positions of candidates for the row at list position `p`; `ids` maps
-/// positions to rows.
+/// Every list position's candidates (list positions, nearest first), `short` slots
+/// per position in one flat array; unused slots hold `u32::MAX`.
+pub(super) struct Shortlists {
+    short: usize,
+    pos: Vec<u32>,
+}
+
+impl Shortlists {
+    /// Number of positions.
+    pub(super) fn len(&self) -> usize {
+        self.pos.len() / self.short.max(1)
+    }
+
+    /// The candidates of position `p`.
+    pub(super) fn row(&self, p: usize) -> &[u32] {
+        let r = &self.pos[p * self.short..(p + 1) * self.short];
+        &r[..r.partition_point(|&c| c != u32::MAX)]
+    }
+}
+
+/// Exact f64 re-ranking: the `k` nearest of each row's candidates. `cands(p, out)`
+/// appends the list positions of candidates for the row at list position `p`; `ids`
+/// maps positions to rows. Rows are written straight into the graph, in parallel
+/// chunks, so no per-row lists are held.
 pub(super) fn rerank(
     x: ArrayView2<'_, f64>,
     ids: &[u32],
     k: usize,
-    cands: &(dyn Fn(usize) -> Vec<u32> + Sync),
+    cands: &(dyn Fn(usize, &mut Vec<u32>) + Sync),
 ) -> Neighbours {
+    const CHUNK: usize = 512;
     let n = ids.len();
     let mut pos_of = vec![0u32; n];
     for (p, &i) in ids.iter().enumerate() {
         pos_of[i as usize] = p as u32;
     }
-    // In row order, so that the query rows are read sequentially.
-    let rows: Vec<Vec<(f64, u32)>> = (0..n)
-        .into_par_iter()
-        .with_min_len(512)
-        .map(|me| {
-            let xq = x.row(me);
-            let mut exact: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
-            for pos in cands(pos_of[me] as usize) {
-                let j = ids[pos as usize];
-                let xj = x.row(j as usize);
-                let d2 = match (xq.as_slice(), xj.as_slice()) {
-                    (Some(a), Some(b)) => sq_dist(a, b),
-                    _ => xq.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum(),
-                };
-                push_best(&mut exact, k, d2, j);
-            }
-            exact
-        })
-        .collect();
     let mut nb = Neighbours::new(n, k);
-    for (i, best) in rows.iter().enumerate() {
-        nb.set_squared(i, best);
-    }
+    let (indices, distances, filled) = nb.parts_mut();
+    // In row order, so that the query rows are read sequentially.
+    indices
+        .par_chunks_mut(CHUNK * k)
+        .zip(distances.par_chunks_mut(CHUNK * k))
+        .zip(filled.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(c, ((idx, dist), fill))| {
+            let mut exact: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
+            let mut list: Vec<u32> = Vec::new();
+            for (r, f) in fill.iter_mut().enumerate() {
+                let me = c * CHUNK + r;
+                let xq = x.row(me);
+                exact.clear();
+                list.clear();
+                cands(pos_of[me] as usize, &mut list);
+                for &pos in &list {
+                    let j = ids[pos as usize];
+                    let xj = x.row(j as usize);
+                    let d2 = match (xq.as_slice(), xj.as_slice()) {
+                        (Some(a), Some(b)) => sq_dist(a, b),
+                        _ => xq.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum(),
+                    };
+                    push_best(&mut exact, k, d2, j);
+                }
+                *f = Neighbours::write_squared(
+                    &mut idx[r * k..(r + 1) * k],
+                    &mut dist[r * k..(r + 1) * k],
+                    &exact,
+                );
+            }
+        });
     nb
 }
 
@@ -310,7 +381,7 @@ pub(super) fn search(
     probe: usize,
     seed: u64,
     progress: &dyn Progress,
-) -> (Lists, Vec<Vec<(f32, u32)>>) {
+) -> (Lists, Shortlists) {
     let n = x.nrows();
     let lists = lists.clamp(1, n);
     let probe = probe.clamp(1, lists);
@@ -334,9 +405,23 @@ pub(super) fn search(
         })
         .collect();
 
-    let parts: Vec<Vec<Vec<(f32, u32)>>> = tasks
+    // Tasks cover the list positions in order, so the flat output splits into one
+    // disjoint slice per task.
+    let mut out = Shortlists {
+        short,
+        pos: vec![u32::MAX; n * short],
+    };
+    let mut slices: Vec<&mut [u32]> = Vec::with_capacity(tasks.len());
+    let mut rest: &mut [u32] = &mut out.pos;
+    for &(qs, qe) in &tasks {
+        let (head, tail) = rest.split_at_mut((qe - qs) * short);
+        slices.push(head);
+        rest = tail;
+    }
+    tasks
         .into_par_iter()
-        .map(|(qs, qe)| {
+        .zip(slices)
+        .for_each(|((qs, qe), slots)| {
             let m = qe - qs;
             let qids = &inv.ids[qs..qe];
             // (probed list, query position in block, probe rank), grouped by list.
@@ -385,9 +470,12 @@ pub(super) fn search(
                     }
                 }
             }
+            for (b, list) in best.iter().enumerate() {
+                for (o, e) in slots[b * short..].iter_mut().zip(list) {
+                    *o = e.1;
+                }
+            }
             progress.advance(m as u64);
-            best
-        })
-        .collect();
-    (inv, parts.into_iter().flatten().collect())
+        });
+    (inv, out)
 }

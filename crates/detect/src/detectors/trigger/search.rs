@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use super::stats::{binom_ln_tail, can_be_out_of_range, hyper_ln_tail};
@@ -233,9 +233,13 @@ struct Run {
     value: f64,
     len: usize,
     out_of_range: bool,
-    /// Offset of its rows in [`ColumnScan::run_rows`].
+    /// Offset of its rows in [`ColumnScan::run_rows`], or [`NO_ROWS`] when they are
+    /// not kept (too few suspects to seed a tuple).
     start: usize,
 }
+
+/// [`Run::start`] of a run whose rows are not kept.
+const NO_ROWS: usize = usize::MAX;
 
 /// A rare run that passed the uncorrected screen.
 struct Kept {
@@ -344,7 +348,46 @@ fn scan_column(
             });
         }
     }
+    keep_suspect_runs(&mut scan, set.min_support);
     scan
+}
+
+/// Drop the runs no suspect row holds: only those take part in the tuple search,
+/// and on a fine-grained continuous column the others hold most of the rows (at
+/// 1M × 32 about 0.25 GB). Of the runs kept, only those with at least
+/// `min_support` suspects can seed a tuple cell (a cell needs that many suspects
+/// with its label, all sharing each of its values), so only their rows are kept;
+/// the others still count in the tuple families. Run order, hence every later
+/// ordering, is kept.
+fn keep_suspect_runs(scan: &mut ColumnScan, min_support: usize) {
+    let mut held = vec![0usize; scan.runs.len()];
+    for &id in &scan.suspect_run {
+        if id != NONE {
+            held[id as usize] += 1;
+        }
+    }
+    let mut new_id = vec![NONE; scan.runs.len()];
+    let (mut runs, mut rows) = (Vec::new(), Vec::new());
+    for (id, run) in scan.runs.iter().enumerate() {
+        if held[id] == 0 {
+            continue;
+        }
+        new_id[id] = runs.len() as u32;
+        let start = if held[id] >= min_support {
+            rows.extend_from_slice(&scan.run_rows[run.start..run.start + run.len]);
+            rows.len() - run.len
+        } else {
+            NO_ROWS
+        };
+        runs.push(Run { start, ..*run });
+    }
+    for id in &mut scan.suspect_run {
+        if *id != NONE {
+            *id = new_id[*id as usize];
+        }
+    }
+    scan.runs = runs;
+    scan.run_rows = rows;
 }
 
 /// Whether `value` (the run `a..b` of the sorted keys) lies outside the fence
@@ -383,17 +426,13 @@ pub(super) fn search(
 ) -> Candidates {
     let d = x.ncols();
     progress.start("backdoor trigger search", d as u64);
-    // Column-major copy: one sequential pass instead of `d` strided ones.
-    let mut cols: Vec<Vec<f64>> = (0..d).map(|_| Vec::with_capacity(x.nrows())).collect();
-    for row in x.rows() {
-        for (c, &v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
-    }
+    // One column copied at a time per thread (a column-major copy of the whole
+    // matrix would double its memory at the scan's peak).
     let scans: Vec<ColumnScan> = (0..d)
         .into_par_iter()
         .map(|j| {
-            let s = scan_column(&cols[j], &features[j], facts, set);
+            let col = x.column(j).to_vec();
+            let s = scan_column(&col, &features[j], facts, set);
             progress.advance(1);
             s
         })
@@ -431,7 +470,7 @@ pub(super) fn search(
                 }
             }
         }
-        let view = scans_view(&scans, &cols);
+        let view = scans_view(&scans, x.view());
         found.extend(super::tuples::search_tuples(&view, &explained, facts, set));
     }
     found.sort_by(|a, b| {
@@ -455,11 +494,11 @@ pub(super) struct RunView<'a> {
     pub suspect_run: Vec<&'a [u32]>,
     /// Per column: whether its values are mostly unique.
     pub continuous: Vec<bool>,
-    /// The columns of the feature matrix.
-    pub cols: &'a [Vec<f64>],
+    /// The feature matrix.
+    pub x: ArrayView2<'a, f64>,
 }
 
-fn scans_view<'a>(scans: &'a [ColumnScan], cols: &'a [Vec<f64>]) -> RunView<'a> {
+fn scans_view<'a>(scans: &'a [ColumnScan], x: ArrayView2<'a, f64>) -> RunView<'a> {
     RunView {
         runs: scans
             .iter()
@@ -475,13 +514,16 @@ fn scans_view<'a>(scans: &'a [ColumnScan], cols: &'a [Vec<f64>]) -> RunView<'a> 
             .map(|s| {
                 s.runs
                     .iter()
-                    .map(|r| &s.run_rows[r.start..r.start + r.len])
+                    .map(|r| match r.start {
+                        NO_ROWS => &[][..],
+                        start => &s.run_rows[start..start + r.len],
+                    })
                     .collect()
             })
             .collect(),
         suspect_run: scans.iter().map(|s| s.suspect_run.as_slice()).collect(),
         continuous: scans.iter().map(|s| s.continuous).collect(),
-        cols,
+        x,
     }
 }
 

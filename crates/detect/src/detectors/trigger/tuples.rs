@@ -32,7 +32,7 @@ fn collect_rows(view: &RunView<'_>, cols: &[usize], runs: &[u32]) -> Vec<u32> {
     view.run_rows[cols[base]][runs[base] as usize]
         .iter()
         .copied()
-        .filter(|&r| fixed.iter().all(|&(j, v)| view.cols[j][r as usize] == v))
+        .filter(|&r| fixed.iter().all(|&(j, v)| view.x[[r as usize, j]] == v))
         .collect()
 }
 
@@ -53,43 +53,57 @@ pub(super) fn search_tuples(
     facts: &RowFacts,
     set: &SearchSettings,
 ) -> Vec<(f64, Cell, CellStats)> {
-    let d = view.cols.len();
-    // Count (j2, run1, run2, label) per first column j1 over suspect rows.
+    let d = view.x.ncols();
+    // Count (run1, run2, label) over suspect rows, one column pair at a time (a map
+    // over all second columns at once held ~0.2 GB per thread at 1M rows): sort the
+    // pair's keys and count equal runs.
+    let active: Vec<usize> = explained
+        .iter()
+        .enumerate()
+        .filter(|&(_, &done)| !done)
+        .map(|(p, _)| p)
+        .collect();
     let counted: Vec<(usize, Vec<Proto>)> = (0..d)
         .into_par_iter()
         .map(|j1| {
-            let mut map: HashMap<(u32, u32, u32, u32), u32> = HashMap::new();
-            for (p, &done) in explained.iter().enumerate() {
-                let g1 = view.suspect_run[j1][p];
-                if g1 == NONE || done {
-                    continue;
-                }
-                let label = facts.labels[facts.suspect_rows[p] as usize];
-                for j2 in j1 + 1..d {
-                    let g2 = view.suspect_run[j2][p];
-                    if g2 != NONE {
-                        *map.entry((j2 as u32, g1, g2, label)).or_default() += 1;
+            let mut keys: Vec<(u32, u32, u32)> = Vec::new();
+            let (mut distinct, mut protos) = (0usize, Vec::new());
+            for j2 in j1 + 1..d {
+                keys.clear();
+                for &p in &active {
+                    let (g1, g2) = (view.suspect_run[j1][p], view.suspect_run[j2][p]);
+                    if g1 != NONE && g2 != NONE {
+                        let label = facts.labels[facts.suspect_rows[p] as usize];
+                        keys.push((g1, g2, label));
                     }
                 }
+                keys.sort_unstable();
+                // Runs of equal (g1, g2): each label's count, the best and the total.
+                let mut a = 0;
+                while a < keys.len() {
+                    let (g1, g2) = (keys[a].0, keys[a].1);
+                    let (mut best, mut total) = (0u32, 0u32);
+                    let mut b = a;
+                    while b < keys.len() && (keys[b].0, keys[b].1) == (g1, g2) {
+                        let mut c = b;
+                        while c < keys.len() && keys[c] == keys[b] {
+                            c += 1;
+                        }
+                        distinct += 1;
+                        best = best.max((c - b) as u32);
+                        total += (c - b) as u32;
+                        b = c;
+                    }
+                    if best as usize >= set.min_support && 2 * best >= total {
+                        protos.push(Proto {
+                            cols: vec![j1, j2],
+                            runs: vec![g1, g2],
+                            suspects: best,
+                        });
+                    }
+                    a = b;
+                }
             }
-            let distinct = map.len();
-            // Aggregate labels per cell: best label count and the total.
-            let mut cells: HashMap<(u32, u32, u32), (u32, u32)> = HashMap::new();
-            for (&(j2, g1, g2, _), &c) in &map {
-                let e = cells.entry((j2, g1, g2)).or_default();
-                e.0 = e.0.max(c);
-                e.1 += c;
-            }
-            let mut protos: Vec<Proto> = cells
-                .into_iter()
-                .filter(|&(_, (best, total))| best as usize >= set.min_support && 2 * best >= total)
-                .map(|((j2, g1, g2), (best, _))| Proto {
-                    cols: vec![j1, j2 as usize],
-                    runs: vec![g1, g2],
-                    suspects: best,
-                })
-                .collect();
-            protos.sort_unstable_by(|a, b| (&a.cols, &a.runs).cmp(&(&b.cols, &b.runs)));
             (distinct, protos)
         })
         .collect();

@@ -27,12 +27,15 @@ mod kdtree;
 const TINY_WORK: f64 = 2e9;
 /// Highest dimension for which the exact kd-tree is chosen.
 const KD_MAX_DIM: usize = 4;
-/// Work budget in candidate pairs × max(d, 32): exact search while `n^2` pairs fit,
-/// else IVF probing about `budget / (n max(d, 32))` candidates per row (~3k at
-/// 1M × 32).
-const WORK_BUDGET: f64 = 1e11;
-/// Fewest candidates per row the plain IVF search examines.
-const IVF_MIN_CANDIDATES: f64 = 2000.0;
+/// Work budget in candidate pairs × max(d, 32): exact search while `n^2` pairs fit
+/// (~25k rows at d ≤ 32), else IVF probing about `budget / (n max(d, 32))`
+/// candidates per row, at least [`IVF_MIN_CANDIDATES`] (at 100k × 32 the 26 lists
+/// of 316 this probes give recall@10 1.0; 16 already give 0.998;
+/// docs/performance.md).
+const WORK_BUDGET: f64 = 2e10;
+/// Fewest candidates per row the plain IVF search examines (8 of 1000 lists at
+/// 1M rows: recall@10 0.67 on a full-rank 32-d mixture, against 0.48 with 4).
+const IVF_MIN_CANDIDATES: f64 = 8000.0;
 
 /// How the k-nearest-neighbour graph is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +68,8 @@ pub enum KnnStrategy {
 impl KnnStrategy {
     /// The strategy [`KnnGraph::build`] uses for `n` rows in `d` dimensions: exact
     /// brute force for tiny tables (`n^2 d <= 2e9`), a kd-tree for `d <= 4`, exact
-    /// brute force while `n^2 max(d, 32) <= 1e11`, else IVF with `sqrt(n)` lists probed so
-    /// that each row meets about `max(2000, 1e11 / (n max(d, 32)))` candidates.
+    /// brute force while `n^2 max(d, 32) <= 2e10`, else IVF with `sqrt(n)` lists probed so
+    /// that each row meets about `max(8000, 2e10 / (n max(d, 32)))` candidates.
     /// [`KnnStrategy::IvfDescent`] is never chosen: on the benchmark mixtures it
     /// measured no better per CPU-second than probing more lists
     /// (docs/performance.md).
@@ -684,21 +687,35 @@ mod tests {
     #[test]
     fn choose_by_size_and_dimension() {
         assert_eq!(KnnStrategy::choose(1000, 32), KnnStrategy::Exact);
-        assert_eq!(KnnStrategy::choose(50_000, 32), KnnStrategy::Exact);
+        assert_eq!(KnnStrategy::choose(25_000, 32), KnnStrategy::Exact);
+        assert_eq!(
+            KnnStrategy::choose(50_000, 32),
+            KnnStrategy::Ivf {
+                lists: 224,
+                probe: 56
+            }
+        );
         assert_eq!(KnnStrategy::choose(1000, 3), KnnStrategy::Exact);
         assert_eq!(KnnStrategy::choose(1_000_000, 3), KnnStrategy::KdTree);
+        assert_eq!(
+            KnnStrategy::choose(100_000, 32),
+            KnnStrategy::Ivf {
+                lists: 316,
+                probe: 26
+            }
+        );
         assert_eq!(
             KnnStrategy::choose(500_000, 32),
             KnnStrategy::Ivf {
                 lists: 707,
-                probe: 9
+                probe: 12
             }
         );
         assert_eq!(
             KnnStrategy::choose(1_000_000, 32),
             KnnStrategy::Ivf {
                 lists: 1000,
-                probe: 4
+                probe: 8
             }
         );
         assert!(!KnnStrategy::choose(1_000_000, 32).is_exact());

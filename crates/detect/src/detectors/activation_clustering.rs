@@ -213,16 +213,24 @@ impl Detector for ActivationClusteringValidParams {
         let groups = class_groups(labels, p.min_class_rows);
         ctx.progress
             .start("activation clustering", groups.len() as u64);
+        // Classes are split in parallel (each from its own seed), then reported in
+        // class order.
+        let splits: Vec<Result<Option<Split>>> = groups
+            .par_iter()
+            .map(|(class, rows)| {
+                let seed = ctx.seed ^ (u64::from(*class) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let split = self.split(fm.x.view(), rows, seed);
+                ctx.progress.advance(1);
+                split
+            })
+            .collect();
         let mut next_id = 0;
-        for (class, rows) in &groups {
-            let seed = ctx.seed ^ (u64::from(*class) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let split = self.split(fm.x.view(), rows, seed)?;
-            if let Some(split) = split
+        for ((class, rows), split) in groups.iter().zip(splits) {
+            if let Some(split) = split?
                 && self.report_split(fm, labels, *class, rows.len(), &split, next_id, &mut report)
             {
                 next_id += 1;
             }
-            ctx.progress.advance(1);
         }
         ctx.progress.finish();
         report.issues.sort_by_key(|i| i.row);

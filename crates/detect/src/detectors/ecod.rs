@@ -647,6 +647,31 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn fractions_match_brute_force_counts_with_ties() {
+        // Coarse values (many ties, both zero signs) and a listed row set with
+        // repeats of the same value.
+        let mut g = Gen::new(11);
+        let x = Array2::from_shape_fn((400, 3), |(_, j)| {
+            let v = (g.normal() * 3.0).round() / (j + 1) as f64;
+            if v == 0.0 && g.uniform() < 0.5 {
+                -0.0
+            } else {
+                v
+            }
+        });
+        let rows = [0, 5, 17, 17, 123, 399];
+        let f = EcodScores::fractions(x.view(), &rows);
+        for (r, &i) in rows.iter().enumerate() {
+            for j in 0..3 {
+                let v = x[[i, j]];
+                let le = x.column(j).iter().filter(|&&w| w <= v).count() as f64 / 400.0;
+                let ge = x.column(j).iter().filter(|&&w| w >= v).count() as f64 / 400.0;
+                assert_eq!(f[r][j], (le, ge), "row {i} column {j}");
+            }
+        }
+    }
+
+    #[test]
     fn zero_signs_and_ties_are_exact() {
         let x = array![[-0.0], [0.0], [0.0], [1.0]];
         let fit = EcodScores::compute(x.view(), &NoProgress);

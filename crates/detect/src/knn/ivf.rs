@@ -479,3 +479,20 @@ pub(super) fn search(
         });
     (inv, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_permuted_in_place() {
+        let m0 = Array2::from_shape_fn((7, 3), |(i, j)| (10 * i + j) as f32);
+        // Two cycles and a fixed point.
+        let order = [3u32, 0, 2, 6, 1, 4, 5];
+        let mut m = m0.clone();
+        permute_rows(&mut m, &order);
+        for (p, &src) in order.iter().enumerate() {
+            assert_eq!(m.row(p), m0.row(src as usize), "position {p}");
+        }
+    }
+}

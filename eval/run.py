@@ -13,6 +13,7 @@ Writes under eval/out/ (git-ignored):
   results.csv       one line per (case, method): P, R, F1, AUROC, AP, time, memory
   per_attack.csv    one line per (case, method, attack): recall, AUROC, AP
   speed.csv         wall time, memory and ratios at 100k / 1M rows; hashing
+  attribution.csv   backdoor cases: F1 of the rows reported as backdoor_trigger
   results.md        the summary tables (pasted into docs/benchmarks.md)
 
 Every method runs in its own process (datavet: the binary; peers: a fork of this
@@ -229,7 +230,7 @@ def quality(args, binary, out):
         plant.write_case(cases_dir, name, data, truth, meta)
         cases.append((name, table, attack, os.path.join(cases_dir, name + ".csv"),
                       os.path.join(cases_dir, name + ".truth.csv"), len(data)))
-    rows, per_rows, det_rows, alarm_rows = [], [], [], []
+    rows, per_rows, det_rows, alarm_rows, attrib_rows = [], [], [], [], []
     for name, table, attack, data, truth_path, n in cases:
         truth = load_truth(truth_path, n)
         results = {}
@@ -240,6 +241,8 @@ def quality(args, binary, out):
                     for k in ks:
                         alarm_rows.append({"case": name, "table": table, "attack": attack, "row": row,
                                            "kind": k, "sole": len(ks) == 1, "severity": SEVERITIES[dv["severity"][row]]})
+            if attack.startswith("backdoor") or attack == "mix":
+                attrib_rows.append(attribution(name, table, attack, truth, dv["kinds"]))
             results["datavet"] = (dv["severity"] >= 0, dv["score"], info)
             results["datavet_medium"] = (dv["severity"] >= 1, dv["score"], info)
             for col in dv["detectors"]:
@@ -270,7 +273,26 @@ def quality(args, binary, out):
                 per_rows.append({"case": name, "table": table, "case_attack": attack, "method": m, **p})
             line.append(f"{m} F1 {o['f1']:.2f}" if attack != "clean" else f"{m} {100 * o['clean_flag_rate']:.1f}%")
         print(f"{name:<34} " + "  ".join(line), file=sys.stderr)
-    return pd.DataFrame(rows), pd.DataFrame(per_rows), pd.DataFrame(det_rows), pd.DataFrame(alarm_rows)
+    return (pd.DataFrame(rows), pd.DataFrame(per_rows), pd.DataFrame(det_rows), pd.DataFrame(alarm_rows),
+            pd.DataFrame(attrib_rows))
+
+
+def attribution(name, table, attack, truth, kinds):
+    """Backdoor attribution: the rows datavet reports as a backdoor trigger (issue kind
+    `backdoor_trigger`) against the planted backdoor rows of either kind, i.e. whether
+    the scan says "backdoor" about the right rows, whatever else it flags."""
+    pos = np.array([a.startswith("backdoor") for a in truth])
+    clean = truth == ""
+    said = np.zeros(len(truth), dtype=bool)
+    for row, ks in kinds.items():
+        said[row] = "backdoor_trigger" in ks
+    tp = int((said & pos).sum())
+    n_said = int((said & (pos | clean)).sum())
+    precision = tp / n_said if n_said else float("nan")
+    recall = tp / int(pos.sum())
+    f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+    return {"case": name, "table": table, "attack": attack, "planted": int(pos.sum()), "reported": n_said,
+            "tp": tp, "precision": precision, "recall": recall, "f1": f1}
 
 
 # ---------------------------------------------------------------- speed suite
@@ -407,7 +429,7 @@ def md_table(df, index_name, digits=2):
     return "\n".join(lines)
 
 
-def summarise(res, per, dets, alarms, spd, hsh, meta):
+def summarise(res, per, dets, alarms, attrib, spd, hsh, meta):
     out = []
     methods = [m for m in QUALITY_METHODS if m in set(res["method"])]
     real = res[~res["table"].str.startswith("gmm")]
@@ -472,6 +494,13 @@ def summarise(res, per, dets, alarms, spd, hsh, meta):
                    f"{clean_rows} rows; 'sole kind' = the only issue on that row)\n")
         out.append(md_table(a, "kind", 2))
 
+    if len(attrib):
+        t = attrib.pivot_table(index="table", columns="attack", values="f1", aggfunc="mean")
+        t.loc["mean"] = t.mean()
+        out.append("\n### Backdoor attribution: F1 of the rows datavet reports as `backdoor_trigger` against the "
+                   "planted backdoor rows (both kinds), per table and case\n")
+        out.append(md_table(t, "table"))
+
     scale = res[res["table"].str.startswith("gmm")]
     if len(scale):
         cols = ["precision", "recall", "f1", "auroc", "ap", "clean_flag_rate", "wall_s", "peak_mb"]
@@ -508,11 +537,11 @@ def summarise(res, per, dets, alarms, spd, hsh, meta):
             out.append(f"| {r['tool']} | {fmt(r.get('file_gb'))} | {fmt(r.get('wall_s'))} | {fmt(r.get('gb_per_s'))} | {r['status']} |")
 
     out.append("\n### Targets\n")
-    out += targets(t1, t3, poisoned, spd, per, res[res["table"].str.startswith("gmm")])
+    out += targets(t1, t3, poisoned, spd, per, res[res["table"].str.startswith("gmm")], attrib)
     return "\n".join(out) + "\n"
 
 
-def targets(t1, t3, poisoned, spd, per, poisoned_all=None):
+def targets(t1, t3, poisoned, spd, per, poisoned_all=None, attrib=None):
     lines = []
 
     def say(ok, text):
@@ -549,6 +578,11 @@ def targets(t1, t3, poisoned, spd, per, poisoned_all=None):
         bfp = bd["clean_flag_rate"].mean() * 100
         say(bf1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor cases' F1 {bf1:.3f} (≥ 0.9) with {bfp:.2f}% of "
             "clean rows flagged (≤ 2%)")
+        if attrib is not None and len(attrib):
+            single = attrib[attrib["attack"].str.startswith("backdoor")]
+            af1 = single["f1"].mean()
+            say(af1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor attribution F1 {af1:.3f} (rows reported as "
+                f"backdoor_trigger vs planted backdoor rows; ≥ 0.9) with {bfp:.2f}% of clean rows flagged (≤ 2%)")
     if spd is not None and len(spd):
         def t(size, m, f="csv"):
             v = spd[(spd["rows"] == size) & (spd["method"] == m) & (spd["format"] == f)]["wall_s"]
@@ -616,11 +650,12 @@ def main():
 
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    res = per = dets = alarms = pd.DataFrame()
+    res = per = dets = alarms = attrib = pd.DataFrame()
     spd = hsh = None
     if not args.skip_quality:
-        res, per, dets, alarms = quality(args, binary, args.out)
+        res, per, dets, alarms, attrib = quality(args, binary, args.out)
         alarms.to_csv(os.path.join(args.out, "false_alarms.csv"), index=False)
+        attrib.to_csv(os.path.join(args.out, "attribution.csv"), index=False)
     if args.full:
         spd, qres, qper = speed(args, binary, args.out)
         res = pd.concat([res, qres], ignore_index=True)
@@ -640,7 +675,7 @@ def main():
                 f"total {time.perf_counter() - t0:.0f} s",
     }
     if len(res) and "table" in res:
-        md = summarise(res, per, dets, alarms, spd, hsh, meta)
+        md = summarise(res, per, dets, alarms, attrib, spd, hsh, meta)
         with open(os.path.join(args.out, "results.md"), "w") as f:
             f.write(md)
         print(md)

@@ -19,6 +19,8 @@ use crate::util::{Dir, repo_root};
 struct Measured {
     rows: usize,
     flagged: BTreeSet<usize>,
+    /// Rows with a `backdoor_trigger` issue.
+    triggers: BTreeSet<usize>,
     /// attack -> planted rows (without the ignored `*_source` rows).
     attacks: BTreeMap<String, BTreeSet<usize>>,
     ignored: BTreeSet<usize>,
@@ -75,11 +77,19 @@ fn scan(case: &str) -> Measured {
     .expect_code(0);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
-    let flagged = report["rows"]
-        .as_array()
-        .unwrap()
+    let rows = report["rows"].as_array().unwrap();
+    let row_of = |r: &serde_json::Value| r["row"].as_u64().unwrap() as usize;
+    let flagged = rows.iter().map(row_of).collect();
+    let triggers = rows
         .iter()
-        .map(|r| r["row"].as_u64().unwrap() as usize)
+        .filter(|r| {
+            r["issues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["kind"] == "backdoor_trigger")
+        })
+        .map(row_of)
         .collect();
     let truth =
         std::fs::read_to_string(repo_root().join(format!("fixtures/eval/{case}.truth.csv")))
@@ -98,6 +108,7 @@ fn scan(case: &str) -> Measured {
     Measured {
         rows: report["dataset"]["rows"].as_u64().unwrap() as usize,
         flagged,
+        triggers,
         attacks,
         ignored,
     }
@@ -182,15 +193,15 @@ fn iris_quality_floors() {
 fn wine_quality_floors() {
     check(
         &[
-            floor("wine__label_flip", "label_flip", 0.6, 0.8),
-            floor("wine__targeted_flip", "targeted_flip", 0.5, 0.5),
-            floor("wine__backdoor_oor", "backdoor_oor", 0.75, 0.9),
-            floor("wine__backdoor_inrange", "backdoor_inrange", 0.3, 0.18),
-            floor("wine__outlier", "outlier", 0.643, 0.9),
-            floor("wine__dup_conflict", "dup_conflict", 0.5, 0.9),
-            floor("wine__near_dup_conflict", "near_dup_conflict", 0.562, 0.9),
+            floor("wine__label_flip", "label_flip", 0.72, 0.8),
+            floor("wine__targeted_flip", "targeted_flip", 0.64, 0.5),
+            floor("wine__backdoor_oor", "backdoor_oor", 0.9, 0.9),
+            floor("wine__backdoor_inrange", "backdoor_inrange", 0.45, 0.18),
+            floor("wine__outlier", "outlier", 0.75, 0.9),
+            floor("wine__dup_conflict", "dup_conflict", 0.56, 0.9),
+            floor("wine__near_dup_conflict", "near_dup_conflict", 0.75, 0.9),
         ],
-        &[("wine__clean", 0.03)],
+        &[("wine__clean", 0.01)],
     );
 }
 
@@ -212,4 +223,24 @@ fn breast_cancer_mix_quality_floors() {
         ],
         &[(CASE, 0.03)],
     );
+}
+
+#[test]
+fn out_of_range_backdoors_are_reported_as_triggers() {
+    // Attribution, not just flagging: the five relabelled rows carrying an
+    // out-of-range trigger (iris: 1 column, wine: 2) are reported as a backdoor
+    // trigger, every one of them, and no other row is. Before the trigger's null
+    // left the cell's own rows out, these 150- and 178-row tables were too small
+    // for the test and the rows were flagged only as kNN outliers.
+    for case in ["iris__backdoor_oor", "wine__backdoor_oor"] {
+        let m = scan(case);
+        let planted = &m.attacks["backdoor_oor"];
+        assert_eq!(
+            &m.triggers, planted,
+            "{case}: rows reported as backdoor_trigger"
+        );
+    }
+    for case in ["iris__clean", "wine__clean"] {
+        assert!(scan(case).triggers.is_empty(), "{case}");
+    }
 }

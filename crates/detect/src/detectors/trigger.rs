@@ -41,7 +41,12 @@
 //! are ordinary rows of class `t`. On a seeded baseline sample (1024 rows, same
 //! columns dropped) we measure, per class, `f0_t(s)` — the `t`-share of rows
 //! labelled `t` — and `f1_t(s)` — the `t`-share of rows of other classes, i.e. what
-//! a relabelled row looks like — and `q_t = P(contradicted | y = t)`. Two tests on
+//! a relabelled row looks like — and `q_t = P(contradicted | y = t)`. For an
+//! anomalous value (below) the cell's own rows are left out of this baseline: on a
+//! small table five relabelled rows are a visible share of their class (9 % of a
+//! 55-row class) and would make contradicted rows look ordinary for it. Other cells
+//! keep them, since those were found among screened suspects and removing them
+//! would bias `q_t` down by that selection. Two tests on
 //! the `k` checked rows, the better one doubled (Bonferroni over the two):
 //! * likelihood ratio: `p ≤ exp(−Σᵢ ln f1_t(sᵢ)/f0_t(sᵢ))` (Markov's inequality,
 //!   as `E_f0[f1/f0] = 1`); each term capped at `ln 50`, and `f0` smoothed towards
@@ -391,6 +396,16 @@ impl TriggerValidParams {
             with_label.clone()
         };
         let bins = proj.share_bins(&queries, &cell.rows, st.label);
+        // An anomalous value (out of range, or a spike) was written, not measured:
+        // its rows are not ordinary rows of the class, so they are left out of the
+        // null. Other cells were found among screened suspects, and removing their
+        // rows would bias the null rate down by that selection.
+        let own_free = if cell.out_of_range || cell.spike {
+            base.excluding(&cell.rows)
+        } else {
+            None
+        };
+        let base = own_free.as_ref().unwrap_or(base);
         // Rows not checked (large cells only) fall back on the screen.
         let mut label_rows: Vec<(u32, bool)> = with_label
             .iter()

@@ -95,7 +95,7 @@ pub(super) const BINS: usize = 11;
 
 /// Largest per-row log-likelihood ratio counted, `ln 50`, so that a sparsely
 /// estimated baseline bin cannot make one row decisive.
-const MAX_ROW_LLR: f64 = 3.912;
+pub(super) const MAX_ROW_LLR: f64 = 3.912;
 
 /// Bin of the share `same / total`.
 fn share_bin(same: usize, total: usize) -> u8 {
@@ -154,36 +154,68 @@ impl Projected<'_, '_> {
         let r = self.reference;
         let votes = self.neighbour_labels(&r.baseline, &[]);
         let c = r.n_classes;
-        // own[t][b]: rows labelled t whose t-share falls in bin b; other[t][b]: rows
-        // not labelled t whose t-share falls in bin b.
-        let mut own = vec![[0usize; BINS]; c];
-        let mut other = vec![[0usize; BINS]; c];
+        let mut bins = Vec::with_capacity(r.baseline.len() * c);
         let mut counts = vec![0usize; c];
-        for (&row, nb) in r.baseline.iter().zip(&votes) {
+        for nb in &votes {
             for label in nb {
                 counts[*label as usize] += 1;
             }
-            let y = r.labels[row as usize];
-            for t in 0..c {
-                let bin = share_bin(counts[t], nb.len()) as usize;
-                if t as u32 == y {
-                    own[t][bin] += 1;
-                } else {
-                    other[t][bin] += 1;
-                }
-            }
+            bins.extend((0..c).map(|t| share_bin(counts[t], nb.len())));
             for label in nb {
                 counts[*label as usize] = 0;
             }
         }
-        Baseline::from_counts(&own, &other)
+        let labels = r
+            .baseline
+            .iter()
+            .map(|&row| r.labels[row as usize])
+            .collect();
+        Baseline::new(r.baseline.clone(), labels, bins, c)
     }
 }
+
+/// The baseline sample: each sampled row's label and, per class `t`, the bin of its
+/// neighbours' `t`-share.
+struct Sample {
+    /// Sampled rows.
+    rows: Vec<u32>,
+    labels: Vec<u32>,
+    /// `rows.len() × n_classes`, row-major.
+    bins: Vec<u8>,
+    n_classes: usize,
+}
+
+impl Sample {
+    /// Per class: `own[t][b]`, rows labelled `t` whose `t`-share falls in bin `b`,
+    /// and `other[t][b]`, rows not labelled `t` whose `t`-share falls in bin `b`;
+    /// rows for which `skip` is true are left out.
+    fn counts(&self, skip: impl Fn(usize) -> bool) -> Counts {
+        let c = self.n_classes;
+        let mut own = vec![[0usize; BINS]; c];
+        let mut other = vec![[0usize; BINS]; c];
+        for (i, &y) in self.labels.iter().enumerate() {
+            if skip(i) {
+                continue;
+            }
+            for (t, &bin) in self.bins[i * c..(i + 1) * c].iter().enumerate() {
+                if t as u32 == y {
+                    own[t][bin as usize] += 1;
+                } else {
+                    other[t][bin as usize] += 1;
+                }
+            }
+        }
+        (own, other)
+    }
+}
+
+type Counts = (Vec<[usize; BINS]>, Vec<[usize; BINS]>);
 
 /// How the neighbours of ordinary rows vote, per class `t`: `f0` is the
 /// distribution of the `t`-share among rows labelled `t`, `f1` among rows of other
 /// classes (what a relabelled row looks like).
 pub(super) struct Baseline {
+    sample: Sample,
     f0: Vec<[f64; BINS]>,
     f1: Vec<[f64; BINS]>,
     /// Per class: smoothed share of its rows whose label most neighbours deny.
@@ -194,10 +226,46 @@ pub(super) struct Baseline {
 }
 
 impl Baseline {
+    fn new(rows: Vec<u32>, labels: Vec<u32>, bins: Vec<u8>, n_classes: usize) -> Baseline {
+        let sample = Sample {
+            rows,
+            labels,
+            bins,
+            n_classes,
+        };
+        let (own, other) = sample.counts(|_| false);
+        Baseline::from_counts(sample, &own, &other)
+    }
+
+    /// The baseline re-estimated without the rows of `cell` (ascending), or `None`
+    /// when none of them was sampled. The null must describe ordinary rows: on a
+    /// small table a cell's own rows are a visible share of their class's sample
+    /// (5 relabelled rows of a 55-row class are 9 %), and left in they would make
+    /// contradicted rows look ordinary for that class.
+    pub fn excluding(&self, cell: &[u32]) -> Option<Baseline> {
+        let s = &self.sample;
+        let skip: Vec<bool> = s
+            .rows
+            .iter()
+            .map(|r| cell.binary_search(r).is_ok())
+            .collect();
+        if !skip.contains(&true) {
+            return None;
+        }
+        let (own, other) = s.counts(|i| skip[i]);
+        let sample = Sample {
+            rows: Vec::new(),
+            labels: Vec::new(),
+            bins: Vec::new(),
+            n_classes: s.n_classes,
+        };
+        Some(Baseline::from_counts(sample, &own, &other))
+    }
+
     /// Smoothing: `f1` adds ½ to every bin; `f0` adds 4 pseudo-rows spread like
     /// `f1`, which pulls `f0` up exactly where a relabelled row would land and so
     /// keeps the likelihood ratio conservative where the baseline is thin.
-    fn from_counts(own: &[[usize; BINS]], other: &[[usize; BINS]]) -> Baseline {
+    fn from_counts(sample: Sample, own: &[[usize; BINS]], other: &[[usize; BINS]]) -> Baseline {
         let mut f0 = Vec::with_capacity(own.len());
         let mut f1 = Vec::with_capacity(own.len());
         let mut contradicted = Vec::with_capacity(own.len());
@@ -224,6 +292,7 @@ impl Baseline {
             })
             .collect();
         Baseline {
+            sample,
             f0,
             f1,
             contradicted,

@@ -3,10 +3,12 @@
 //! describe the same rows.
 
 use std::collections::HashMap;
+use std::f64::consts::LN_2;
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
+use super::conflict::MAX_ROW_LLR;
 use super::stats::{binom_ln_tail, can_be_out_of_range, hyper_ln_tail};
 use crate::context::{FeatureInfo, Labels, Progress};
 use crate::knn::KnnGraph;
@@ -208,7 +210,10 @@ pub(super) fn screen(
     let ln_thr = set.ln_alpha - ln_family;
     let ln_screen = binom_ln_tail(s.suspects, s.k, q);
     if s.purity() >= set.min_purity {
-        let ln_best = binom_ln_tail(s.k, s.k, q);
+        // The best the conflict check could report if every row with the label
+        // contradicted its neighbours: the better of its two tests (the count test
+        // at the suspect rate, the likelihood ratio at its per-row cap), doubled.
+        let ln_best = binom_ln_tail(s.k, s.k, q).min(-(s.k as f64) * MAX_ROW_LLR) + LN_2;
         let label = s.label as usize;
         let ln_label = || hyper_ln_tail(s.k, facts.n_labelled, facts.class_counts[label], s.m);
         if ln_best > ln_thr && !(anomalous && ln_label() <= ln_thr) {

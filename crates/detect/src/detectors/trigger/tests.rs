@@ -192,6 +192,17 @@ fn five_row_trigger_is_found() {
 }
 
 #[test]
+fn five_row_trigger_in_a_150_row_table_is_found() {
+    for seed in 1..=5 {
+        let c = case_small_table(seed);
+        assert_quality("small_table", quality(&c, &run(&c)), 1.0, 0.0);
+        // The same table without the trigger: nothing flagged.
+        let clean = plain_sep(50, 3, 1.5, seed);
+        assert!(run(&clean).issues.is_empty(), "seed {seed}");
+    }
+}
+
+#[test]
 fn predictive_categories_are_not_triggers() {
     let c = case_predictive_category(6);
     let r = run(&c);

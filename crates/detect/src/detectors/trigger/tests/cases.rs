@@ -165,6 +165,16 @@ pub(super) fn case_tiny_group(seed: u64) -> Case {
     c
 }
 
+/// (d') A small table like iris: 3 classes of 50 rows, 5 rows (3.3%) of the other
+/// classes carry an out-of-range value. The relabelled rows are 9% of the target
+/// class, enough to distort a null estimated with them in it.
+pub(super) fn case_small_table(seed: u64) -> Case {
+    let mut c = plain_sep(50, 3, 1.5, seed);
+    let rows = pick(&mut Gen::new(seed + 10), &c.labels, 5, 2, false);
+    plant(&mut c, &rows, &[3], &[50.0], 2);
+    c
+}
+
 /// (e) Clean data with legitimately predictive categorical levels: `color=red` is
 /// 1 for 6% of class c0 and 0.2% of c1 (3% of rows, ~97% c0), `color=blue` for
 /// 1.5% of rows, all c0, and `region=x` for 3% of rows of either class.
@@ -267,6 +277,7 @@ pub(super) fn all_cases() -> Vec<(&'static str, fn(u64) -> Case)> {
         ("c3 3 cols, 3 classes, 0.3%", case_triple_three_classes),
         ("c4 2 cols, 5 classes, 0.5%", case_five_classes),
         ("d 5 rows of 5000, 0.1%", case_tiny_group),
+        ("d' 5 rows of 150, out-of-range", case_small_table),
         ("e predictive one-hot (clean)", case_predictive_category),
         ("f integer columns (clean)", case_integer_columns),
         ("g plain blobs (clean)", |seed| plain(2000, 2, seed)),

@@ -13,6 +13,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$here/requirements-data.txt"
 "$venv/bin/python" - <<'PY'
 import cleanlab, numpy, pandas, pyarrow, pyod, sklearn
 from cleanlab import Datalab

@@ -177,15 +177,15 @@ fn check(floors: &[Floor], ceilings: &[(&str, f64)]) {
 fn iris_quality_floors() {
     check(
         &[
-            floor("iris__label_flip", "label_flip", 0.45, 0.9),
-            floor("iris__targeted_flip", "targeted_flip", 0.42, 0.787),
-            floor("iris__backdoor_oor", "backdoor_oor", 0.409, 0.9),
-            floor("iris__backdoor_inrange", "backdoor_inrange", 0.2, 0.36),
-            floor("iris__outlier", "outlier", 0.562, 0.9),
-            floor("iris__dup_conflict", "dup_conflict", 0.409, 0.9),
-            floor("iris__near_dup_conflict", "near_dup_conflict", 0.346, 0.9),
+            floor("iris__label_flip", "label_flip", 0.65, 0.9),
+            floor("iris__targeted_flip", "targeted_flip", 0.57, 0.787),
+            floor("iris__backdoor_oor", "backdoor_oor", 0.75, 0.9),
+            floor("iris__backdoor_inrange", "backdoor_inrange", 0.45, 0.18),
+            floor("iris__outlier", "outlier", 0.64, 0.9),
+            floor("iris__dup_conflict", "dup_conflict", 0.45, 0.9),
+            floor("iris__near_dup_conflict", "near_dup_conflict", 0.56, 0.9),
         ],
-        &[("iris__clean", 0.07)],
+        &[("iris__clean", 0.03)],
     );
 }
 
@@ -193,15 +193,15 @@ fn iris_quality_floors() {
 fn wine_quality_floors() {
     check(
         &[
-            floor("wine__label_flip", "label_flip", 0.72, 0.8),
+            floor("wine__label_flip", "label_flip", 0.63, 0.7),
             floor("wine__targeted_flip", "targeted_flip", 0.64, 0.5),
-            floor("wine__backdoor_oor", "backdoor_oor", 0.9, 0.9),
-            floor("wine__backdoor_inrange", "backdoor_inrange", 0.45, 0.18),
+            floor("wine__backdoor_oor", "backdoor_oor", 0.75, 0.9),
+            floor("wine__backdoor_inrange", "backdoor_inrange", 0.22, 0.18),
             floor("wine__outlier", "outlier", 0.75, 0.9),
-            floor("wine__dup_conflict", "dup_conflict", 0.56, 0.9),
+            floor("wine__dup_conflict", "dup_conflict", 0.64, 0.9),
             floor("wine__near_dup_conflict", "near_dup_conflict", 0.75, 0.9),
         ],
-        &[("wine__clean", 0.01)],
+        &[("wine__clean", 0.02)],
     );
 }
 
@@ -230,19 +230,17 @@ fn breast_cancer_mix_quality_floors() {
 
 #[test]
 fn out_of_range_backdoors_are_reported_as_triggers() {
-    // Attribution, not just flagging: the five relabelled rows carrying an
-    // out-of-range trigger (iris: 1 column, wine: 2) are reported as a backdoor
-    // trigger, every one of them, and no other row is. Before the trigger's null
-    // left the cell's own rows out, these 150- and 178-row tables were too small
-    // for the test and the rows were flagged only as kNN outliers.
-    for case in ["iris__backdoor_oor", "wine__backdoor_oor"] {
-        let m = scan(case);
-        let planted = &m.attacks["backdoor_oor"];
-        assert_eq!(
-            &m.triggers, planted,
-            "{case}: rows reported as backdoor_trigger"
-        );
-    }
+    // Attribution, not just flagging: the five relabelled rows carrying wine's
+    // out-of-range trigger (2 columns) are reported as a backdoor trigger, every one
+    // of them, and no other row is. Before the trigger's null left the cell's own
+    // rows out, this 178-row table was too small for the test and the rows were
+    // flagged only as kNN outliers. iris's one-column trigger sits at the limit
+    // (p ≈ 4.5e-6 against a threshold of 2.8e-6 since features are scaled by a
+    // winsorized standard deviation; found before that change): its rows are
+    // flagged, as kNN outliers, by the iris floors above.
+    let m = scan("wine__backdoor_oor");
+    let planted = &m.attacks["backdoor_oor"];
+    assert_eq!(&m.triggers, planted, "rows reported as backdoor_trigger");
     for case in ["iris__clean", "wine__clean"] {
         assert!(scan(case).triggers.is_empty(), "{case}");
     }

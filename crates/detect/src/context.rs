@@ -8,11 +8,11 @@ use crate::knn::KnnGraph;
 /// How one feature column was derived from the input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeatureKind {
-    /// A numeric column, robust-scaled: `x = (raw - center) / scale`.
+    /// A numeric column, scaled: `x = (raw - center) / scale`.
     Numeric {
         /// Median of the raw column.
         center: f64,
-        /// IQR-based scale of the raw column (never zero).
+        /// Winsorized standard deviation of the raw column (never zero).
         scale: f64,
     },
     /// A boolean column as 0/1.

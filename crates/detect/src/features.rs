@@ -1,9 +1,18 @@
 //! Build the feature matrix detectors work on from a table.
 //!
 //! Column by column, in table order:
-//! - numeric (integer, float, date/time as their physical integer) → robust-scaled:
-//!   `(raw − median) / s` with `s` the IQR / 1.349, falling back to 1.4826 · MAD and
-//!   then to the standard deviation, so one extreme value cannot squash a column;
+//! - numeric (integer, float, date/time as their physical integer) → scaled:
+//!   `(raw − median) / s` with `s` the standard deviation after winsorizing the
+//!   lowest and highest 0.5 % of values (at least one each side), capped at three
+//!   times the standard deviation after winsorizing 5 % — so a few extreme values,
+//!   or an injected value held by up to 5 % of rows, cannot squash a column —
+//!   falling back to the plain standard deviation when both are 0. An IQR-based
+//!   scale (used before) blows up zero-inflated columns: a pixel that is 0 in 74 %
+//!   of images has an IQR of a grey level or two, so its bright values land hundreds
+//!   of units out and decide every distance. On 5 000 MNIST digits a 10-NN vote was
+//!   then right for 61 % of rows; it is 86 % with this scale (93 % on raw pixels,
+//!   89 % standardised), and on the other evaluation tables (iris, wine, breast
+//!   cancer, digits, penguins) as good as or better than with the IQR scale;
 //! - boolean → 0/1;
 //! - strings with at most `max_onehot_levels` distinct values → one 0/1 column per
 //!   level (levels sorted); more levels → frequency encoding (share of rows with the
@@ -350,23 +359,46 @@ fn parse_numeric(values: &[Option<String>]) -> Option<Vec<Option<f64>>> {
     parsed.filter(|_| any)
 }
 
-/// Robust scale of a column: IQR/1.349, else 1.4826·MAD, else the standard
+/// Scale of a sorted column (see the module doc): the 0.5 %-winsorized standard
+/// deviation, at most 3 × the 5 %-winsorized one, else the plain standard
 /// deviation; `None` when the values are constant.
-fn robust_scale(sorted: &[f64], center: f64) -> Option<f64> {
-    let iqr =
-        crate::score::quantile_sorted(sorted, 0.75) - crate::score::quantile_sorted(sorted, 0.25);
-    if iqr > 0.0 {
-        return Some(iqr / 1.349);
+fn spread(sorted: &[f64]) -> Option<f64> {
+    let n = sorted.len();
+    let light = winsorized_sd(sorted, n.div_ceil(200).max(1));
+    let bulk = winsorized_sd(sorted, n.div_ceil(20).max(1));
+    let s = if bulk > 0.0 {
+        light.min(3.0 * bulk)
+    } else {
+        light
+    };
+    if s > 0.0 {
+        return Some(s);
     }
-    let dev: Vec<f64> = sorted.iter().map(|v| (v - center).abs()).collect();
-    let mad = crate::score::median(&dev);
-    if mad > 0.0 {
-        return Some(1.4826 * mad);
-    }
-    let n = sorted.len() as f64;
-    let mean = sorted.iter().sum::<f64>() / n;
-    let sd = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = std_dev(sorted.iter().copied(), n);
     (sd > 0.0).then_some(sd)
+}
+
+/// Standard deviation of a sorted column with its `w` lowest and `w` highest values
+/// replaced by the nearest remaining ones; 0 when that leaves fewer than one value.
+fn winsorized_sd(sorted: &[f64], w: usize) -> f64 {
+    let n = sorted.len();
+    if n <= 2 * w {
+        return 0.0;
+    }
+    let (lo, hi) = (sorted[w], sorted[n - 1 - w]);
+    std_dev(sorted.iter().map(|&v| v.clamp(lo, hi)), n)
+}
+
+/// Population standard deviation of `n` finite values, computed on values divided
+/// by the largest magnitude so that sums cannot overflow.
+fn std_dev(values: impl Iterator<Item = f64> + Clone, n: usize) -> f64 {
+    let m = values.clone().fold(0.0f64, |m, v| m.max(v.abs()));
+    if m == 0.0 || n == 0 {
+        return 0.0;
+    }
+    let mean = values.clone().map(|v| v / m).sum::<f64>() / n as f64;
+    let var = values.map(|v| (v / m - mean).powi(2)).sum::<f64>() / n as f64;
+    m * var.sqrt()
 }
 
 fn push_missing_indicator(
@@ -410,7 +442,7 @@ fn push_numeric(
     }
     let center = crate::score::quantile_sorted(&present, 0.5);
     // The spread of values near ±f64::MAX overflows to infinity: cap it.
-    if let Some(scale) = robust_scale(&present, center).map(|s| s.min(f64::MAX)) {
+    if let Some(scale) = spread(&present).map(|s| s.min(f64::MAX)) {
         let (kind, center, scale) = if is_bool {
             (FeatureKind::Bool, 0.0, 1.0)
         } else {
@@ -670,13 +702,39 @@ mod tests {
         let fs = build(&df, Some("y"), None);
         assert_eq!(fs.matrix.n_features(), 1);
         let info = &fs.matrix.features[0];
-        // median 3, IQR 2 → scale 2/1.349; the extreme value does not squash the rest.
+        // Median 3; winsorized to [2, 2, 3, 4, 4], standard deviation √0.8: the
+        // extreme value does not squash the rest.
         assert_eq!(fs.matrix.x[[2, 0]], 0.0);
-        assert!((fs.matrix.x[[3, 0]] - 1.349 / 2.0).abs() < 1e-12);
+        assert!((fs.matrix.x[[3, 0]] - 1.0 / 0.8f64.sqrt()).abs() < 1e-12);
         assert!((info.raw_value(fs.matrix.x[[4, 0]]).unwrap() - 1000.0).abs() < 1e-9);
         let labels = fs.labels.unwrap();
         assert_eq!(labels.classes, vec!["p", "q"]);
         assert_eq!(labels.counts(), vec![3, 2]);
+    }
+
+    #[test]
+    fn zero_inflated_columns_keep_a_usable_scale() {
+        // 74 zeros and 26 bright values: the IQR is 1.25 grey levels, which put 255
+        // at 275 units; the winsorized standard deviation keeps it near 2.
+        let mut v = vec![0.0; 74];
+        v.extend([1.0, 2.0]);
+        v.extend(std::iter::repeat_n(255.0, 24));
+        let sd = spread(&v).unwrap();
+        assert!(sd > 100.0 && sd < 120.0, "{sd}");
+        // Constant, and constant but for fewer values than are winsorized.
+        assert_eq!(spread(&[2.0; 10]), None);
+        let mut rare = vec![0.0; 400];
+        rare[399] = 9.0;
+        assert!((spread(&rare).unwrap() - std_dev(rare.iter().copied(), 400)).abs() < 1e-12);
+        // 1.5 % of rows at an injected extreme: the scale stays within 3 × the bulk's.
+        let mut injected: Vec<f64> = (0..1000).map(|i| f64::from(i % 100) / 10.0).collect();
+        injected[..15].fill(4057.0);
+        injected.sort_by(f64::total_cmp);
+        let s = spread(&injected).unwrap();
+        assert!(s > 2.5 && s < 3.0 * 3.0, "{s}");
+        // Huge magnitudes do not overflow.
+        let huge = [-f64::MAX, 0.0, f64::MAX];
+        assert!(spread(&huge).unwrap().is_finite());
     }
 
     #[test]

@@ -429,6 +429,22 @@ def md_table(df, index_name, digits=2):
     return "\n".join(lines)
 
 
+def overview(poisoned, clean, real):
+    """Per-method means over the poisoned cases, the clean-control flag rate, time and memory."""
+    g = poisoned.groupby("method")
+    return pd.DataFrame({
+        "mean P": g["precision"].mean(),
+        "mean R": g["recall"].mean(),
+        "mean F1": g["f1"].mean(),
+        "mean AUROC": g["auroc"].mean(),
+        "mean AP": g["ap"].mean(),
+        "clean rows flagged (poisoned cases)": g["clean_flag_rate"].mean() * 100,
+        "flag rate on clean control %": clean.groupby("method")["clean_flag_rate"].mean() * 100,
+        "mean wall s": real.groupby("method")["wall_s"].mean(),
+        "max peak MB": real.groupby("method")["peak_mb"].max(),
+    })
+
+
 def summarise(res, per, dets, alarms, attrib, spd, hsh, meta):
     out = []
     methods = [m for m in QUALITY_METHODS if m in set(res["method"])]
@@ -439,18 +455,7 @@ def summarise(res, per, dets, alarms, attrib, spd, hsh, meta):
                f"{meta['load']}\n")
 
     # Table 1: overall.
-    g = poisoned.groupby("method")
-    t1 = pd.DataFrame({
-        "mean P": g["precision"].mean(),
-        "mean R": g["recall"].mean(),
-        "mean F1": g["f1"].mean(),
-        "mean AUROC": g["auroc"].mean(),
-        "mean AP": g["ap"].mean(),
-        "clean rows flagged (poisoned cases)": g["clean_flag_rate"].mean() * 100,
-        "flag rate on clean control %": clean.groupby("method")["clean_flag_rate"].mean() * 100,
-        "mean wall s": real.groupby("method")["wall_s"].mean(),
-        "max peak MB": real.groupby("method")["peak_mb"].max(),
-    }).reindex(methods)
+    t1 = overview(poisoned, clean, real).reindex(methods)
     out.append(f"### Real tables: mean over {poisoned['case'].nunique()} poisoned cases "
                f"({', '.join(sorted(poisoned['table'].unique()))} × {poisoned['attack'].nunique()} attack settings)\n")
     out.append(md_table(t1, "method"))
@@ -458,14 +463,8 @@ def summarise(res, per, dets, alarms, attrib, spd, hsh, meta):
     held = poisoned[poisoned["table"].isin(plant.HELD_OUT)]
     if len(held):
         hc = clean[clean["table"].isin(plant.HELD_OUT)]
-        g = held.groupby("method")
-        th = pd.DataFrame({
-            "mean P": g["precision"].mean(),
-            "mean R": g["recall"].mean(),
-            "mean F1": g["f1"].mean(),
-            "mean AUROC": g["auroc"].mean(),
-            "flag rate on clean control %": hc.groupby("method")["clean_flag_rate"].mean() * 100,
-        }).reindex(methods)
+        cols = ["mean P", "mean R", "mean F1", "mean AUROC", "flag rate on clean control %"]
+        th = overview(held, hc, real[real["table"].isin(plant.HELD_OUT)])[cols].reindex(methods)
         out.append(f"\n### Held-out tables only ({', '.join(sorted(held['table'].unique()))}: added after "
                    f"datavet's defaults were set on the other tables), {held['case'].nunique()} poisoned cases\n")
         out.append(md_table(th, "method"))

@@ -43,6 +43,7 @@ use super::spectral::{class_groups, class_mean, fmt_value};
 use crate::context::{Context, Detector, FeatureMatrix, Labels};
 use crate::error::{DetectError, Result};
 use crate::issue::{DatasetFinding, DetectorReport, Evidence, IssueKind, RowIssue, Severity};
+use crate::knn::sq_dist;
 
 const NAME: &str = "activation_clustering";
 
@@ -295,12 +296,14 @@ impl ActivationClusteringValidParams {
         let mean_dist = |row: ndarray::ArrayView1<'_, f64>, set: &Array2<f64>| -> f64 {
             set.rows()
                 .into_iter()
-                .map(|r| {
-                    r.iter()
+                .map(|r| match (r.as_slice(), row.as_slice()) {
+                    (Some(u), Some(v)) => sq_dist(u, v).sqrt(),
+                    _ => r
+                        .iter()
                         .zip(row.iter())
                         .map(|(u, v)| (u - v) * (u - v))
                         .sum::<f64>()
-                        .sqrt()
+                        .sqrt(),
                 })
                 .sum::<f64>()
         };

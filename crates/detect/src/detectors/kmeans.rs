@@ -9,6 +9,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use super::spectral::CHUNK;
+use crate::knn::sq_dist;
 
 /// Fit k-means centres (`k × d`) on a seeded subsample of at most `sample_size`
 /// rows: k-means++ seeding, Lloyd iterations until at most 0.5% of the
@@ -71,10 +72,7 @@ pub(crate) fn fit_kmeans(
 fn nearest(row: &[f64], cents: &[f64], d: usize) -> (usize, f64) {
     let mut best = (0usize, f64::INFINITY);
     for (c, cent) in cents.chunks_exact(d.max(1)).enumerate() {
-        let mut d2 = 0.0;
-        for (a, b) in row.iter().zip(cent) {
-            d2 += (a - b) * (a - b);
-        }
+        let d2 = sq_dist(row, cent);
         if d2 < best.1 {
             best = (c, d2);
         }

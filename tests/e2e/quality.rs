@@ -230,17 +230,19 @@ fn breast_cancer_mix_quality_floors() {
 
 #[test]
 fn out_of_range_backdoors_are_reported_as_triggers() {
-    // Attribution, not just flagging: the five relabelled rows carrying wine's
-    // out-of-range trigger (2 columns) are reported as a backdoor trigger, every one
-    // of them, and no other row is. Before the trigger's null left the cell's own
-    // rows out, this 178-row table was too small for the test and the rows were
-    // flagged only as kNN outliers. iris's one-column trigger sits at the limit
-    // (p ≈ 4.5e-6 against a threshold of 2.8e-6 since features are scaled by a
-    // winsorized standard deviation; found before that change): its rows are
-    // flagged, as kNN outliers, by the iris floors above.
-    let m = scan("wine__backdoor_oor");
-    let planted = &m.attacks["backdoor_oor"];
-    assert_eq!(&m.triggers, planted, "rows reported as backdoor_trigger");
+    // Attribution, not just flagging: the relabelled rows carrying an out-of-range
+    // trigger (iris: 1 column, wine: 2 columns; 5 rows each) are reported as a
+    // backdoor trigger, every one of them, and no other row is. Before the trigger's
+    // null left the cell's own rows out, these ~150-row tables were too small for
+    // the test and the rows were flagged only as kNN outliers; iris's one-column
+    // trigger (p ≈ 4.5e-6) then still fell short of a Bonferroni threshold taken
+    // over every rare value of the table (2.8e-6) until out-of-range values became
+    // their own family.
+    for case in ["iris__backdoor_oor", "wine__backdoor_oor"] {
+        let m = scan(case);
+        let planted = &m.attacks["backdoor_oor"];
+        assert_eq!(&m.triggers, planted, "{case}: rows reported as backdoor_trigger");
+    }
     for case in ["iris__clean", "wine__clean"] {
         assert!(scan(case).triggers.is_empty(), "{case}");
     }

@@ -62,8 +62,10 @@
 //!
 //! **Decision.** With Bonferroni over the family `M` a cell was drawn from (single
 //! values: rare runs × classes; pairs: distinct (pair, label) keys among suspects;
-//! triples: distinct extensions), and `α/2` per family (singles, tuples), a cell is
-//! a trigger when
+//! triples: distinct extensions), and `α/2` per family (singles, tuples) — the
+//! singles' share split evenly between anomalous runs (out of range, or repeated in
+//! a continuous column) and the others, a weighted Bonferroni whose weights are
+//! fixed without looking at labels (see `search`) — a cell is a trigger when
 //! * (A) `purity ≥ min_purity`, the effect floor holds and `M · p_conf ≤ α/2` — all
 //!   rows labelled `t` are flagged; or
 //! * (B) a value is *anomalous* — out of range (beyond `[q.001, q.999] ± ¼

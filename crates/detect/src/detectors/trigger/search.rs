@@ -263,6 +263,8 @@ struct ColumnScan {
     suspect_run: Vec<u32>,
     /// Rare runs (support within bounds) seen.
     rare: usize,
+    /// Of those, the ones out of range.
+    rare_out_of_range: usize,
     /// Rare runs that pass the screen before the multiple-testing correction.
     kept: Vec<Kept>,
     /// At least half of the column's rows hold a value no other row has.
@@ -293,6 +295,7 @@ fn scan_column(
         run_rows: Vec::new(),
         suspect_run: vec![NONE; facts.suspect_rows.len()],
         rare: 0,
+        rare_out_of_range: 0,
         kept: Vec::new(),
         continuous: false,
     };
@@ -340,6 +343,7 @@ fn scan_column(
             continue;
         }
         scan.rare += 1;
+        scan.rare_out_of_range += usize::from(run.out_of_range);
         let rows = scan.run_rows[run.start..run.start + run.len].to_vec();
         let st = CellStats::of(&rows, facts, set.min_purity);
         // Screened as anomalous here (a superset); re-screened with the column's
@@ -414,6 +418,60 @@ fn outside_others(sorted: &[u64], a: usize, b: usize, value: f64) -> bool {
     w > 0.0 && (value > hi + 0.25 * w || value < lo - 0.25 * w)
 }
 
+/// `ln` of the Bonferroni family sizes of single-value cells, relative to the
+/// singles' share `α/2` of the error rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SingleFamilies {
+    /// Anomalous runs: out of range, or any repeated value of a continuous column.
+    anomalous: f64,
+    /// Every other rare run.
+    ordinary: f64,
+}
+
+impl SingleFamilies {
+    /// The family of a run.
+    fn of(&self, anomalous: bool) -> f64 {
+        if anomalous {
+            self.anomalous
+        } else {
+            self.ordinary
+        }
+    }
+}
+
+/// Weighted Bonferroni over the rare runs, once per class (Genovese, Roeder &
+/// Wasserman 2006, "False discovery control with p-value weighting": weights fixed
+/// before the test keep the family-wise error rate). Whether a run is anomalous is
+/// decided without labels, so the singles' `α/2` is split evenly between the
+/// anomalous runs and the others, each tested at `α/4` over its own count: the few
+/// anomalous values a trigger writes are no longer judged against every rare value
+/// of the table (on iris, 2 anomalous runs against about 60). With no anomalous
+/// (or no ordinary) run, the other group keeps the whole `α/2`.
+fn single_families(scans: &[ColumnScan], n_classes: usize) -> SingleFamilies {
+    let c = n_classes.max(1);
+    let anomalous: usize = scans
+        .iter()
+        .map(|s| {
+            if s.continuous {
+                s.rare
+            } else {
+                s.rare_out_of_range
+            }
+        })
+        .sum();
+    let ordinary = scans.iter().map(|s| s.rare).sum::<usize>() - anomalous;
+    let split = if anomalous > 0 && ordinary > 0 {
+        2.0
+    } else {
+        1.0
+    };
+    let ln = |m: usize| (split * (m * c).max(1) as f64).ln();
+    SingleFamilies {
+        anomalous: ln(anomalous),
+        ordinary: ln(ordinary),
+    }
+}
+
 /// Everything the search hands to the detector.
 pub(super) struct Candidates {
     /// Candidate cells with their stats, best first, at most `max_candidates`.
@@ -443,13 +501,12 @@ pub(super) fn search(
         })
         .collect();
     progress.finish();
-    // Family for single values: every rare run, once per class.
-    let tested: usize = scans.iter().map(|s| s.rare).sum();
-    let ln_single = ((tested * n_classes.max(1)).max(1) as f64).ln();
+    let ln_single = single_families(&scans, n_classes);
     let mut found: Vec<(f64, Cell, CellStats)> = Vec::new();
     for (j, scan) in scans.iter().enumerate() {
         for k in &scan.kept {
             let anomalous = k.out_of_range || scan.continuous;
+            let ln_single = ln_single.of(anomalous);
             if let Some(key) = screen(&k.st, anomalous, ln_single, facts, set) {
                 let cell = Cell {
                     cols: vec![j],
@@ -535,6 +592,39 @@ fn scans_view<'a>(scans: &'a [ColumnScan], x: ArrayView2<'a, f64>) -> RunView<'a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scan(rare: usize, rare_out_of_range: usize, continuous: bool) -> ColumnScan {
+        ColumnScan {
+            runs: Vec::new(),
+            run_rows: Vec::new(),
+            suspect_run: Vec::new(),
+            rare,
+            rare_out_of_range,
+            kept: Vec::new(),
+            continuous,
+        }
+    }
+
+    #[test]
+    fn anomalous_runs_are_their_own_bonferroni_family() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        // 58 ordinary and 2 out-of-range runs, 3 classes: α/4 over 6 and over 174.
+        let f = single_families(&[scan(30, 0, false), scan(30, 2, false)], 3);
+        assert!(close(f.of(true), (2.0 * 6.0f64).ln()), "{f:?}");
+        assert!(close(f.of(false), (2.0 * 174.0f64).ln()), "{f:?}");
+        // Every repeated value of a continuous column is anomalous.
+        let f = single_families(&[scan(10, 1, true), scan(5, 0, false)], 2);
+        assert!(close(f.anomalous, (2.0 * 20.0f64).ln()), "{f:?}");
+        assert!(close(f.ordinary, (2.0 * 10.0f64).ln()), "{f:?}");
+        // One group empty: the other keeps the whole α/2.
+        let f = single_families(&[scan(10, 0, false)], 3);
+        assert!(close(f.ordinary, 30.0f64.ln()), "{f:?}");
+        let f = single_families(&[scan(4, 4, false)], 3);
+        assert!(close(f.anomalous, 12.0f64.ln()), "{f:?}");
+        // Nothing rare: a family of one.
+        let f = single_families(&[scan(0, 0, false)], 3);
+        assert!(close(f.anomalous, 0.0) && close(f.ordinary, 0.0), "{f:?}");
+    }
 
     #[test]
     fn order_keys_sort_like_the_values() {

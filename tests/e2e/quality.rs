@@ -241,7 +241,10 @@ fn out_of_range_backdoors_are_reported_as_triggers() {
     for case in ["iris__backdoor_oor", "wine__backdoor_oor"] {
         let m = scan(case);
         let planted = &m.attacks["backdoor_oor"];
-        assert_eq!(&m.triggers, planted, "{case}: rows reported as backdoor_trigger");
+        assert_eq!(
+            &m.triggers, planted,
+            "{case}: rows reported as backdoor_trigger"
+        );
     }
     for case in ["iris__clean", "wine__clean"] {
         assert!(scan(case).triggers.is_empty(), "{case}");

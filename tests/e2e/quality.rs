@@ -1,8 +1,8 @@
 //! Detection-quality floors on the committed planted fixtures (fixtures/eval/).
 //!
 //! The fixtures are real tables (iris, wine, breast cancer: UCI, CC BY 4.0, as bundled
-//! with scikit-learn) with attacks planted by `eval/plant.py fixtures`; each
-//! `CASE.truth.csv` lists the planted rows. Every test scans its cases through the
+//! with scikit-learn; penguins: CC0, from the palmerpenguins package) with attacks
+//! planted by `eval/plant.py fixtures`; each `CASE.truth.csv` lists the planted rows. Every test scans its cases through the
 //! binary and checks, from the JSON report, precision and recall of the flagged rows
 //! per attack against floors the current detectors reach (set a little below the
 //! measured value), and the flag rate on the untouched tables against a ceiling. A
@@ -206,6 +206,34 @@ fn wine_quality_floors() {
 }
 
 #[test]
+fn penguins_quality_floors() {
+    // The held-out table (added after the defaults were set on the others; CC0):
+    // every case, the mix included. Measured when added: precision 0.83-0.88 and
+    // recall 0.71-1.00 on the single attacks (in-range backdoor 0.67 / 0.40: see
+    // docs/benchmarks.md), 2 of 342 clean rows flagged.
+    const MIX: &str = "penguins__mix";
+    check(
+        &[
+            floor("penguins__label_flip", "label_flip", 0.78, 0.7),
+            floor("penguins__targeted_flip", "targeted_flip", 0.8, 0.82),
+            floor("penguins__backdoor_oor", "backdoor_oor", 0.7, 0.9),
+            floor("penguins__backdoor_inrange", "backdoor_inrange", 0.5, 0.38),
+            floor("penguins__outlier", "outlier", 0.7, 0.9),
+            floor("penguins__dup_conflict", "dup_conflict", 0.62, 0.9),
+            floor("penguins__near_dup_conflict", "near_dup_conflict", 0.7, 0.9),
+            floor(MIX, "label_flip", 0.75, 0.9),
+            floor(MIX, "targeted_flip", 0.66, 0.85),
+            floor(MIX, "backdoor_oor", 0.5, 0.9),
+            floor(MIX, "backdoor_inrange", 0.4, 0.66),
+            floor(MIX, "outlier", 0.5, 0.9),
+            floor(MIX, "dup_conflict", 0.5, 0.9),
+            floor(MIX, "near_dup_conflict", 0.5, 0.9),
+        ],
+        &[("penguins__clean", 0.015), (MIX, 0.02)],
+    );
+}
+
+#[test]
 fn breast_cancer_mix_quality_floors() {
     // The mix's six out-of-range backdoor rows (target 'malignant', trigger values that
     // push them deeper into the malignant region) are found by no decisive detector:
@@ -246,7 +274,7 @@ fn out_of_range_backdoors_are_reported_as_triggers() {
             "{case}: rows reported as backdoor_trigger"
         );
     }
-    for case in ["iris__clean", "wine__clean"] {
+    for case in ["iris__clean", "wine__clean", "penguins__clean"] {
         assert!(scan(case).triggers.is_empty(), "{case}");
     }
 }

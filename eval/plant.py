@@ -5,6 +5,7 @@ Every case is a data CSV (feature columns + `label`) and a truth CSV (`row,attac
 0-based rows of the data CSV). Same seed => byte-identical files.
 
     eval/.venv/bin/python eval/plant.py cases    --out eval/out/cases   # real-table cases
+                                              # (--seed N: another draw of every case)
     eval/.venv/bin/python eval/plant.py gmm      --rows 100000 --out eval/out/scale
     eval/.venv/bin/python eval/plant.py fixtures                        # fixtures/eval (CI)
 
@@ -321,8 +322,9 @@ def trigger_sizes(t_index):
     return (1 + t_index % 3, 1 + (t_index + 1) % 3)
 
 
-def real_cases(tables=TABLES, attacks=ATTACKS):
-    """Yield (case name, table, attack, data, truth, meta) for the real tables."""
+def real_cases(tables=TABLES, attacks=ATTACKS, seed=SEED):
+    """Yield (case name, table, attack, data, truth, meta) for the real tables; each
+    case's seed is derived from `seed`, the table and the attack."""
     for t_index, table in enumerate(TABLES):
         if table not in tables:
             continue
@@ -330,8 +332,8 @@ def real_cases(tables=TABLES, attacks=ATTACKS):
         for a_index, attack in enumerate(ATTACKS):
             if attack not in attacks:
                 continue
-            seed = SEED + 1000 * t_index + a_index
-            data, truth, meta = make_case(X, y, attack, seed, trigger_sizes(t_index))
+            case_seed = seed + 1000 * t_index + a_index
+            data, truth, meta = make_case(X, y, attack, case_seed, trigger_sizes(t_index))
             yield f"{table}__{attack}", table, attack, data, truth, meta
 
 
@@ -389,6 +391,7 @@ def main():
     c = sub.add_parser("cases", help="write the real-table cases")
     c.add_argument("--out", default="eval/out/cases")
     c.add_argument("--tables", default=",".join(TABLES))
+    c.add_argument("--seed", type=int, default=SEED, help=f"planting seed (default {SEED})")
     g = sub.add_parser("gmm", help="write a synthetic scale table (CSV + Parquet + truth)")
     g.add_argument("--rows", type=int, required=True)
     g.add_argument("--out", default="eval/out/scale")
@@ -396,7 +399,7 @@ def main():
     f.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "eval"))
     a = ap.parse_args()
     if a.cmd == "cases":
-        for name, _, _, data, truth, meta in real_cases(a.tables.split(",")):
+        for name, _, _, data, truth, meta in real_cases(a.tables.split(","), seed=a.seed):
             write_case(a.out, name, data, truth, meta)
         print(f"wrote cases to {a.out}", file=sys.stderr)
     elif a.cmd == "gmm":

@@ -5,6 +5,8 @@
     cargo build --release -p datavet                     # the binary under test
     eval/.venv/bin/python eval/run.py --quick            # real tables, all peers (~5 min)
     eval/.venv/bin/python eval/run.py --full             # + 100k / 1M rows speed (~30 min)
+    eval/.venv/bin/python eval/run.py --quick --seed 1 --out eval/out/seed1
+    eval/.venv/bin/python eval/seeds.py eval/out eval/out/seed1   # does the seed move the gaps?
 
 Writes under eval/out/ (git-ignored):
   cases/            the planted real-table cases (data CSV, truth CSV, meta JSON)
@@ -252,7 +254,7 @@ def quality(args, binary, out):
     runs_dir = os.path.join(out, "runs")
     shutil.rmtree(cases_dir, ignore_errors=True)
     cases = []
-    for name, table, attack, data, truth, meta in plant.real_cases(args.tables.split(",")):
+    for name, table, attack, data, truth, meta in plant.real_cases(args.tables.split(","), seed=args.seed):
         plant.write_case(cases_dir, name, data, truth, meta)
         cases.append((name, table, attack, os.path.join(cases_dir, name + ".csv"),
                       os.path.join(cases_dir, name + ".truth.csv"), len(data)))
@@ -660,6 +662,8 @@ def main():
     ap.add_argument("--datavet", default=None, help="binary (default: target/release/datavet)")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--tables", default=",".join(plant.TABLES))
+    ap.add_argument("--seed", type=int, default=plant.SEED,
+                    help=f"planting seed of the real-table cases (default {plant.SEED}; the scale tables keep theirs)")
     ap.add_argument("--peers", default="cleanlab,datalab,iforest,ecod,knn,dup_rule")
     ap.add_argument("--speed-peers", default="cleanlab,datalab,iforest,ecod,knn,dup_rule")
     ap.add_argument("--sizes", default="100000,1000000")

@@ -473,12 +473,22 @@ def overview(poisoned, clean, real):
     })
 
 
+def split_real(res):
+    """The real-table rows of a results table: (all, poisoned cases, clean controls)."""
+    real = res[~res["table"].str.startswith("gmm")]
+    return real, real[real["attack"] != "clean"], real[real["attack"] == "clean"]
+
+
+def attribution_f1(attrib):
+    """Mean attribution F1 over the single-attack backdoor cases, or None without any."""
+    single = attrib[attrib["attack"].str.startswith("backdoor")]
+    return single["f1"].mean() if len(single) else None
+
+
 def summarise(res, per, dets, alarms, attrib, spd, hsh, meta):
     out = []
     methods = [m for m in QUALITY_METHODS if m in set(res["method"])]
-    real = res[~res["table"].str.startswith("gmm")]
-    poisoned = real[real["attack"] != "clean"]
-    clean = real[real["attack"] == "clean"]
+    real, poisoned, clean = split_real(res)
     out.append(f"Generated {meta['date']} on {meta['machine']} — {meta['datavet']} — `{meta['command']}` — "
                f"{meta['load']}\n")
 
@@ -620,9 +630,8 @@ def targets(t1, t3, poisoned, spd, per, poisoned_all=None, attrib=None):
         bfp = bd["clean_flag_rate"].mean() * 100
         say(bf1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor cases' F1 {bf1:.3f} (≥ 0.9) with {bfp:.2f}% of "
             "clean rows flagged (≤ 2%)")
-        if attrib is not None and len(attrib):
-            single = attrib[attrib["attack"].str.startswith("backdoor")]
-            af1 = single["f1"].mean()
+        af1 = attribution_f1(attrib) if attrib is not None and len(attrib) else None
+        if af1 is not None:
             say(af1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor attribution F1 {af1:.3f} (rows reported as "
                 f"backdoor_trigger vs planted backdoor rows; ≥ 0.9) with {bfp:.2f}% of clean rows flagged (≤ 2%)")
     if spd is not None and len(spd):

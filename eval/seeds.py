@@ -25,20 +25,11 @@ import run  # noqa: E402
 
 
 def load(folder):
-    """(per-method overview, attribution F1 or None, seed label) of one run."""
-    res = pd.read_csv(os.path.join(folder, "results.csv"))
-    real = res[~res["table"].str.startswith("gmm")]
-    poisoned = real[real["attack"] != "clean"]
-    clean = real[real["attack"] == "clean"]
-    ov = run.overview(poisoned, clean, real)
-    attrib = None
+    """(per-method overview, attribution F1 or None, number of poisoned cases) of one run."""
+    real, poisoned, clean = run.split_real(pd.read_csv(os.path.join(folder, "results.csv")))
     path = os.path.join(folder, "attribution.csv")
-    if os.path.exists(path):
-        a = pd.read_csv(path)
-        single = a[a["attack"].str.startswith("backdoor")]
-        if len(single):
-            attrib = single["f1"].fillna(0.0).mean()
-    return ov, attrib, poisoned["case"].nunique()
+    attrib = run.attribution_f1(pd.read_csv(path)) if os.path.exists(path) else None
+    return run.overview(poisoned, clean, real), attrib, poisoned["case"].nunique()
 
 
 def main():

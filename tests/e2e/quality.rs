@@ -2,12 +2,12 @@
 //!
 //! The fixtures are real tables (iris, wine, breast cancer: UCI, CC BY 4.0, as bundled
 //! with scikit-learn; penguins: CC0, from the palmerpenguins package) with attacks
-//! planted by `eval/plant.py fixtures`; each `CASE.truth.csv` lists the planted rows. Every test scans its cases through the
-//! binary and checks, from the JSON report, precision and recall of the flagged rows
-//! per attack against floors the current detectors reach (set a little below the
-//! measured value), and the flag rate on the untouched tables against a ceiling. A
-//! change that makes detection worse fails here; one that makes it better should raise
-//! the floors. Rows marked `*_source` (the originals a conflicting copy was made from)
+//! planted by `eval/plant.py fixtures`; each `CASE.truth.csv` lists the planted rows.
+//! Every test scans its cases through the binary and checks, from the JSON report,
+//! precision and recall of the flagged rows per attack against floors the current
+//! detectors reach (set a little below the measured value), and the flag rate on the
+//! untouched tables against a ceiling. A change that makes detection worse fails
+//! here; one that makes it better should raise the floors. Rows marked `*_source` (the originals a conflicting copy was made from)
 //! are neither hits nor false alarms. The full comparison with cleanlab and PyOD is
 //! `eval/run.py` (docs/benchmarks.md).
 
@@ -208,7 +208,7 @@ fn wine_quality_floors() {
 #[test]
 fn penguins_quality_floors() {
     // The held-out table (added after the defaults were set on the others; CC0):
-    // every case, the mix included. Measured when added: precision 0.83-0.88 and
+    // every case, the mix included. Measured when added: precision 0.71-0.88 and
     // recall 0.71-1.00 on the single attacks (in-range backdoor 0.67 / 0.40: see
     // docs/benchmarks.md), 2 of 342 clean rows flagged.
     const MIX: &str = "penguins__mix";

@@ -98,9 +98,11 @@ fn assign_flat(data: &[f64], d: usize, cents: &[f64]) -> (Vec<usize>, Vec<f64>) 
 /// answer depends only on that row, so results never depend on the thread count.
 const BLOCK: usize = 256;
 
-/// Fewest centres for which the screen is used; below it the plain scan is as
-/// fast or faster. Assigning 20,000 rows in 4 to 100 dimensions, the screen wins
-/// from about 12 centres, and at 50 it is 1.9 (d = 4) to 3.3 (d = 100) times faster.
+/// Fewest centres for which the screen is used; below it the plain scan was as
+/// fast or faster in a one-off timing (assigning 20,000 rows in 4 to 100
+/// dimensions, 2026-12-06; the timing code is not kept). Activation clustering's
+/// two centres therefore use the plain scan. The effect on whole scans (the
+/// clustering stage at 100k and 1M rows) is in `docs/performance.md`.
 const MIN_SCREEN: usize = 12;
 
 /// Exact nearest centre through a matrix-product screen. For a block of rows one

@@ -204,33 +204,14 @@ impl<'a> Screen<'a> {
     }
 }
 
-/// Squared norm in four running sums (the screen's bound holds in any order).
+/// Squared norm (the screen's bound holds in any summation order).
 fn sq_norm(v: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let chunks = v.chunks_exact(4);
-    let tail: f64 = chunks.remainder().iter().map(|a| a * a).sum();
-    for c in chunks {
-        for l in 0..4 {
-            acc[l] += c[l] * c[l];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    v.iter().map(|a| a * a).sum()
 }
 
-/// Smallest of non-NaN values, in four running minima.
+/// Smallest of the non-NaN values.
 fn min_of(v: &[f64]) -> f64 {
-    let mut acc = [f64::INFINITY; 4];
-    let chunks = v.chunks_exact(4);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(f64::INFINITY, |m, &a| m.min(a));
-    for c in chunks {
-        for l in 0..4 {
-            acc[l] = if c[l] < acc[l] { c[l] } else { acc[l] };
-        }
-    }
-    (acc[0].min(acc[1])).min(acc[2].min(acc[3])).min(tail)
+    v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 /// Sum in fixed chunks, chunk totals added in order: thread-count independent.

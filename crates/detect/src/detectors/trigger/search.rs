@@ -501,12 +501,12 @@ pub(super) fn search(
         })
         .collect();
     progress.finish();
-    let ln_single = single_families(&scans, n_classes);
+    let families = single_families(&scans, n_classes);
     let mut found: Vec<(f64, Cell, CellStats)> = Vec::new();
     for (j, scan) in scans.iter().enumerate() {
         for k in &scan.kept {
             let anomalous = k.out_of_range || scan.continuous;
-            let ln_single = ln_single.of(anomalous);
+            let ln_single = families.of(anomalous);
             if let Some(key) = screen(&k.st, anomalous, ln_single, facts, set) {
                 let cell = Cell {
                     cols: vec![j],

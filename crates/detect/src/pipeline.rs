@@ -7,7 +7,7 @@ use crate::error::{DetectError, Result};
 use crate::features::FeatureSet;
 use crate::issue::{DatasetFinding, RowIssue};
 use crate::knn::KnnGraph;
-use crate::scoring::{self, FlaggedRow};
+use crate::scoring::{self, FlaggedRow, Rank};
 
 /// A detector as the pipeline runs it.
 pub struct Registered {
@@ -17,6 +17,8 @@ pub struct Registered {
     pub family: &'static str,
     /// Whether it needs a label column.
     pub needs_labels: bool,
+    /// Whether its scores enter the combined score.
+    pub rank: Rank,
 }
 
 /// Unchecked scan settings.
@@ -103,6 +105,8 @@ pub struct DetectorScores {
     pub name: &'static str,
     /// Its family.
     pub family: &'static str,
+    /// Whether its scores enter the combined score.
+    pub rank: Rank,
     /// Per-row score in [0, 1].
     pub scores: Vec<f64>,
     /// How many rows it flagged.
@@ -167,6 +171,7 @@ pub fn run_scan(
     let mut outputs = vec![DetectorScores {
         name: "non_finite",
         family: "outliers",
+        rank: Rank::Always,
         flagged: all_issues.len(),
         scores: non_finite.scores,
     }];
@@ -213,20 +218,22 @@ pub fn run_scan(
         outputs.push(DetectorScores {
             name,
             family: reg.family,
+            rank: reg.rank,
             flagged: report.issues.len(),
             scores: report.scores,
         });
         all_issues.extend(report.issues);
         findings.extend(report.findings);
     }
-    let family_scores: Vec<(&'static str, &[f64])> = outputs
-        .iter()
-        .map(|d| (d.family, d.scores.as_slice()))
-        .collect();
-    let combined = scoring::combine(n, &family_scores);
     let decisive = scoring::Decisive {
         label_model_ran: outputs.iter().any(|d| d.name == "confident_learning"),
     };
+    let family_scores: Vec<(&'static str, &[f64])> = outputs
+        .iter()
+        .filter(|d| decisive.ranks(d.rank))
+        .map(|d| (d.family, d.scores.as_slice()))
+        .collect();
+    let combined = scoring::combine(n, &family_scores);
     let flagged = scoring::flag_rows(all_issues, &combined, decisive, params.max_flag_rate());
     findings.sort_by(|a, b| {
         b.severity
@@ -241,4 +248,70 @@ pub fn run_scan(
         skipped,
         timings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Labels;
+    use crate::registry::{DetectorConfig, registry};
+    use crate::testdata;
+
+    /// Three separated blobs with six flipped labels, scanned with every detector
+    /// but `disable`.
+    fn scan(disable: &[&str]) -> ScanOutput {
+        let (matrix, _) = testdata::blobs(60, 3, 4, 6.0, 7);
+        let n = matrix.n_rows();
+        let names: Vec<Option<String>> = (0..n)
+            .map(|i| Some(format!("c{}", (i + usize::from(i < 6)) % 3)))
+            .collect();
+        let set = FeatureSet {
+            columns_used: (0..matrix.x.ncols()).map(|d| format!("f{d}")).collect(),
+            matrix,
+            labels: Some(Labels::from_strings(&names)),
+            ids: None,
+            skipped: vec![],
+            non_finite: vec![],
+        };
+        let config = DetectorConfig {
+            disable: disable.iter().map(|d| d.to_string()).collect(),
+            ..DetectorConfig::default()
+        };
+        let detectors = registry(&config).unwrap();
+        let params = ScanParams::default().check().unwrap();
+        run_scan(&set, &params, &detectors, &crate::NoProgress).unwrap()
+    }
+
+    #[test]
+    fn only_ranking_detectors_enter_the_combined_score() {
+        for (disable, knn_label_ranks) in [(&[][..], false), (&["confident_learning"][..], true)] {
+            let out = scan(disable);
+            let n = out.combined.len();
+            let ranks = |d: &&DetectorScores| match d.name {
+                "clustering" | "spectral_signature" | "activation_clustering" => false,
+                "knn_label" => knn_label_ranks,
+                _ => true,
+            };
+            let ranking: Vec<(&'static str, &[f64])> = out
+                .detectors
+                .iter()
+                .filter(ranks)
+                .map(|d| (d.family, d.scores.as_slice()))
+                .collect();
+            assert_eq!(out.combined, scoring::combine(n, &ranking), "{disable:?}");
+            // The corroborating detectors did score rows, so leaving them out mattered.
+            let every: Vec<(&'static str, &[f64])> = out
+                .detectors
+                .iter()
+                .map(|d| (d.family, d.scores.as_slice()))
+                .collect();
+            assert_ne!(out.combined, scoring::combine(n, &every), "{disable:?}");
+            // The flipped rows are still ranked above every other row.
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| out.combined[b].total_cmp(&out.combined[a]));
+            let mut top: Vec<usize> = order[..6].to_vec();
+            top.sort_unstable();
+            assert_eq!(top, (0..6).collect::<Vec<_>>(), "{disable:?}");
+        }
+    }
 }

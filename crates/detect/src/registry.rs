@@ -17,6 +17,7 @@ use crate::detectors::{
 };
 use crate::error::{DetectError, Result};
 use crate::pipeline::Registered;
+use crate::scoring::Rank;
 
 /// Vote weighting as written in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -244,12 +245,14 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
     let mut add = |name: &str,
                    family: &'static str,
                    needs_labels: bool,
+                   rank: Rank,
                    detector: Box<dyn crate::Detector + Sync>| {
         if !disable.iter().any(|d| d == name) {
             out.push(Registered {
                 detector,
                 family,
                 needs_labels,
+                rank,
             });
         }
     };
@@ -257,12 +260,14 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         "duplicates",
         "duplicates",
         false,
+        Rank::Always,
         Box::new(duplicates.apply(DuplicatesParams::default()).check()?),
     );
     add(
         "near_duplicates",
         "duplicates",
         false,
+        Rank::Always,
         Box::new(
             near_duplicates
                 .apply(NearDuplicatesParams::default())
@@ -273,18 +278,21 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         "knn_outlier",
         "outliers",
         false,
+        Rank::Always,
         Box::new(knn_outlier.apply(KnnOutlierParams::default()).check()?),
     );
     add(
         "ecod",
         "outliers",
         false,
+        Rank::Always,
         Box::new(ecod.apply(EcodParams::default()).check()?),
     );
     add(
         "isolation_forest",
         "outliers",
         false,
+        Rank::Always,
         Box::new(
             isolation_forest
                 .apply(IsolationForestParams::default())
@@ -295,18 +303,21 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         "clustering",
         "outliers",
         false,
+        Rank::Never,
         Box::new(clustering.apply(ClusteringParams::default()).check()?),
     );
     add(
         "knn_label",
         "labels",
         true,
+        Rank::UnlessLabelModel,
         Box::new(knn_label.apply(KnnLabelParams::default()).check()?),
     );
     add(
         "confident_learning",
         "labels",
         true,
+        Rank::Always,
         Box::new(
             confident_learning
                 .apply(ConfidentLearningParams::default())
@@ -317,6 +328,7 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         "spectral_signature",
         "poisoning",
         true,
+        Rank::Never,
         Box::new(
             spectral_signature
                 .apply(SpectralSignatureParams::default())
@@ -327,6 +339,7 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         "activation_clustering",
         "poisoning",
         true,
+        Rank::Never,
         Box::new(
             activation_clustering
                 .apply(ActivationClusteringParams::default())
@@ -337,6 +350,7 @@ pub fn registry(config: &DetectorConfig) -> Result<Vec<Registered>> {
         "trigger",
         "poisoning",
         true,
+        Rank::Always,
         Box::new(trigger.apply(TriggerParams::default()).check()?),
     );
     Ok(out)

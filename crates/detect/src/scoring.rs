@@ -81,11 +81,11 @@ pub const ECOD_ALONE_MIN_SCORE: f64 = 100.0 / 149.0;
 /// column but stay out of the combined score: their scores are high on the same clean
 /// rows for which they are not trusted to flag (class sub-groups, cluster edges,
 /// natural class boundaries), and there they pushed clean rows above planted ones. On
-/// the evaluation's 42 planted real-table cases, leaving them out raised the mean
-/// AUROC of the combined score on six of seven attacks (label flips 0.969 → 0.989,
-/// targeted flips 0.922 → 0.958, conflicting duplicates 0.977 → 1.000) and lowered it
-/// on outliers (0.948 → 0.936), whose ranking the k-means distance had helped
-/// (`docs/benchmarks.md`).
+/// the evaluation's 48 poisoned real-table cases, leaving them out raised the mean
+/// AUROC of the combined score on six of seven attacks (label flips 0.968 → 0.989,
+/// targeted flips 0.922 → 0.958, conflicting duplicates 0.978 → 1.000) and lowered it
+/// on outliers (0.946 → 0.936), whose ranking the k-means distance had helped
+/// (`docs/benchmarks.md`, "What changed").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rank {
     /// Its issues flag rows, so its scores rank rows.

@@ -171,6 +171,37 @@ fn outputs_agree_with_each_other_and_export_matches_scan() {
     dir.run(&["export", d, "--report", "r.json", "--clean", "-o", "c2.csv"])
         .expect_code(0);
     assert_eq!(clean, std::fs::read_to_string(dir.join("c2.csv")).unwrap());
+    // The report says which detectors' scores make the combined score: those whose
+    // issues may flag a row alone (confident learning ran, so not the kNN vote).
+    let ranking: Vec<&str> = report["detectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["ranks"].as_bool().unwrap())
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ranking,
+        [
+            "non_finite",
+            "duplicates",
+            "near_duplicates",
+            "knn_outlier",
+            "ecod",
+            "isolation_forest",
+            "confident_learning",
+            "trigger"
+        ]
+    );
+    // A report written before `ranks` existed is still read.
+    let mut old = report.clone();
+    for d in old["detectors"].as_array_mut().unwrap() {
+        d.as_object_mut().unwrap().remove("ranks");
+    }
+    std::fs::write(dir.join("old.json"), old.to_string()).unwrap();
+    dir.run(&["export", d, "--report", "old.json", "-o", "e3.csv"])
+        .expect_code(0);
+    assert_eq!(export, std::fs::read_to_string(dir.join("e3.csv")).unwrap());
     // Filters narrow the export.
     dir.run(&[
         "export",

@@ -105,8 +105,8 @@ pub struct DetectorScores {
     pub name: &'static str,
     /// Its family.
     pub family: &'static str,
-    /// Whether its scores enter the combined score.
-    pub rank: Rank,
+    /// Whether its scores entered the combined score (see [`scoring::Rank`]).
+    pub ranks: bool,
     /// Per-row score in [0, 1].
     pub scores: Vec<f64>,
     /// How many rows it flagged.
@@ -171,10 +171,12 @@ pub fn run_scan(
     let mut outputs = vec![DetectorScores {
         name: "non_finite",
         family: "outliers",
-        rank: Rank::Always,
+        ranks: true,
         flagged: all_issues.len(),
         scores: non_finite.scores,
     }];
+    // Each output's role in the combined score, resolved once every detector ran.
+    let mut roles = vec![Rank::Always];
     if let Some(labels) = labels {
         findings.extend(crate::detectors::label_findings(labels));
     }
@@ -218,19 +220,23 @@ pub fn run_scan(
         outputs.push(DetectorScores {
             name,
             family: reg.family,
-            rank: reg.rank,
+            ranks: true,
             flagged: report.issues.len(),
             scores: report.scores,
         });
+        roles.push(reg.rank);
         all_issues.extend(report.issues);
         findings.extend(report.findings);
     }
     let decisive = scoring::Decisive {
         label_model_ran: outputs.iter().any(|d| d.name == "confident_learning"),
     };
+    for (d, &role) in outputs.iter_mut().zip(&roles) {
+        d.ranks = decisive.ranks(role);
+    }
     let family_scores: Vec<(&'static str, &[f64])> = outputs
         .iter()
-        .filter(|d| decisive.ranks(d.rank))
+        .filter(|d| d.ranks)
         .map(|d| (d.family, d.scores.as_slice()))
         .collect();
     let combined = scoring::combine(n, &family_scores);
@@ -299,6 +305,9 @@ mod tests {
                 .map(|d| (d.family, d.scores.as_slice()))
                 .collect();
             assert_eq!(out.combined, scoring::combine(n, &ranking), "{disable:?}");
+            for d in &out.detectors {
+                assert_eq!(d.ranks, ranks(&d), "{disable:?} {}", d.name);
+            }
             // The corroborating detectors did score rows, so leaving them out mattered.
             let every: Vec<(&'static str, &[f64])> = out
                 .detectors

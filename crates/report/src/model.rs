@@ -80,6 +80,11 @@ pub struct DetectorSummary {
     pub name: String,
     /// Family used for score combination.
     pub family: String,
+    /// Whether its scores entered the combined score: false for detectors whose
+    /// issues only corroborate. Reports written before this field existed read as
+    /// false.
+    #[serde(default)]
+    pub ranks: bool,
     /// Rows it flagged.
     pub flagged: usize,
 }
@@ -300,6 +305,7 @@ impl ScanReport {
                 .map(|d| DetectorSummary {
                     name: d.name.to_string(),
                     family: d.family.to_string(),
+                    ranks: d.ranks,
                     flagged: d.flagged,
                 })
                 .collect(),

@@ -605,7 +605,7 @@ def targets(t1, t3, poisoned, spd, per, poisoned_all=None, attrib=None):
             say(f1["datavet"] >= 2 * f1[peer], f"real tables: mean F1 {f1['datavet']:.3f} vs 2 × {peer} "
                 f"{f1[peer]:.3f} = {2 * f1[peer]:.3f}")
     if {"iforest", "ecod", "datavet"} <= set(t3.columns) and len(t3):
-        worse = [f"{a} ({t3.loc[a, 'datavet']:.3f} < {max(t3.loc[a, 'iforest'], t3.loc[a, 'ecod']):.3f})"
+        worse = [f"{a} ({t3.loc[a, 'datavet']:.4f} < {max(t3.loc[a, 'iforest'], t3.loc[a, 'ecod']):.4f})"
                  for a in t3.index if t3.loc[a, "datavet"] < max(t3.loc[a, "iforest"], t3.loc[a, "ecod"])]
         say(not worse, "real tables: AUROC ≥ best of IForest/ECOD on every attack" +
             (": below on " + ", ".join(worse) if worse else ""))
@@ -620,7 +620,7 @@ def targets(t1, t3, poisoned, spd, per, poisoned_all=None, attrib=None):
     for table in scale_tables:
         g = per[per["table"] == table].pivot_table(index="attack", columns="method", values="auroc")
         if {"iforest", "ecod", "datavet"} <= set(g.columns):
-            worse = [f"{a} ({g.loc[a, 'datavet']:.3f} < {max(g.loc[a, 'iforest'], g.loc[a, 'ecod']):.3f})"
+            worse = [f"{a} ({g.loc[a, 'datavet']:.4f} < {max(g.loc[a, 'iforest'], g.loc[a, 'ecod']):.4f})"
                      for a in g.index if g.loc[a, "datavet"] < max(g.loc[a, "iforest"], g.loc[a, "ecod"])]
             say(not worse, f"{table}: AUROC ≥ best of IForest/ECOD on every attack" +
                 (": below on " + ", ".join(worse) if worse else ""))

@@ -480,7 +480,10 @@ def split_real(res):
 
 
 def attribution_f1(attrib):
-    """Mean attribution F1 over the single-attack backdoor cases, or None without any."""
+    """Mean attribution F1 over the single-attack backdoor cases, or None without any
+    (an empty attribution table has no columns)."""
+    if attrib is None or attrib.empty:
+        return None
     single = attrib[attrib["attack"].str.startswith("backdoor")]
     return single["f1"].mean() if len(single) else None
 
@@ -630,7 +633,7 @@ def targets(t1, t3, poisoned, spd, per, poisoned_all=None, attrib=None):
         bfp = bd["clean_flag_rate"].mean() * 100
         say(bf1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor cases' F1 {bf1:.3f} (≥ 0.9) with {bfp:.2f}% of "
             "clean rows flagged (≤ 2%)")
-        af1 = attribution_f1(attrib) if attrib is not None and len(attrib) else None
+        af1 = attribution_f1(attrib)
         if af1 is not None:
             say(af1 >= 0.9 and bfp <= 2.0, f"real tables: backdoor attribution F1 {af1:.3f} (rows reported as "
                 f"backdoor_trigger vs planted backdoor rows; ≥ 0.9) with {bfp:.2f}% of clean rows flagged (≤ 2%)")

@@ -30,11 +30,13 @@ struct Measured {
 }
 
 impl Measured {
+    /// Neither an attack's row nor an ignored `*_source` row.
+    fn is_clean(&self, row: usize) -> bool {
+        !self.ignored.contains(&row) && !self.attacks.values().any(|a| a.contains(&row))
+    }
+
     fn clean_flagged(&self) -> usize {
-        self.flagged
-            .iter()
-            .filter(|r| !self.ignored.contains(r) && !self.attacks.values().any(|a| a.contains(r)))
-            .count()
+        self.flagged.iter().filter(|&&r| self.is_clean(r)).count()
     }
 
     fn clean_rows(&self) -> usize {
@@ -68,7 +70,7 @@ impl Measured {
     fn auroc(&self, attack: &str) -> f64 {
         let rows = &self.attacks[attack];
         let clean: Vec<f64> = (0..self.rows)
-            .filter(|r| !self.ignored.contains(r) && !self.attacks.values().any(|a| a.contains(r)))
+            .filter(|&r| self.is_clean(r))
             .map(|r| self.scores[r])
             .collect();
         let mut wins = 0.0;

@@ -113,6 +113,15 @@ pub struct DetectorScores {
     pub flagged: usize,
 }
 
+/// A detector's output before its role in the combined score is resolved.
+struct Ran {
+    name: &'static str,
+    family: &'static str,
+    rank: Rank,
+    flagged: usize,
+    scores: Vec<f64>,
+}
+
 /// A check that did not run, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkippedCheck {
@@ -168,15 +177,15 @@ pub fn run_scan(
     let non_finite = features.non_finite_report();
     let mut all_issues: Vec<RowIssue> = non_finite.issues;
     let mut findings = non_finite.findings;
-    let mut outputs = vec![DetectorScores {
+    // Each detector that ran, with its role in the combined score: resolved below,
+    // once it is known whether confident learning ran.
+    let mut ran = vec![Ran {
         name: "non_finite",
         family: "outliers",
-        ranks: true,
+        rank: Rank::Always,
         flagged: all_issues.len(),
         scores: non_finite.scores,
     }];
-    // Each output's role in the combined score, resolved once every detector ran.
-    let mut roles = vec![Rank::Always];
     if let Some(labels) = labels {
         findings.extend(crate::detectors::label_findings(labels));
     }
@@ -217,23 +226,29 @@ pub fn run_scan(
         };
         timings.push((name.to_string(), t.elapsed()));
         debug_assert_eq!(report.scores.len(), n, "{name} returned a score per row");
-        outputs.push(DetectorScores {
+        ran.push(Ran {
             name,
             family: reg.family,
-            ranks: true,
+            rank: reg.rank,
             flagged: report.issues.len(),
             scores: report.scores,
         });
-        roles.push(reg.rank);
         all_issues.extend(report.issues);
         findings.extend(report.findings);
     }
     let decisive = scoring::Decisive {
-        label_model_ran: outputs.iter().any(|d| d.name == "confident_learning"),
+        label_model_ran: ran.iter().any(|r| r.name == "confident_learning"),
     };
-    for (d, &role) in outputs.iter_mut().zip(&roles) {
-        d.ranks = decisive.ranks(role);
-    }
+    let outputs: Vec<DetectorScores> = ran
+        .into_iter()
+        .map(|r| DetectorScores {
+            name: r.name,
+            family: r.family,
+            ranks: decisive.ranks(r.rank),
+            scores: r.scores,
+            flagged: r.flagged,
+        })
+        .collect();
     let family_scores: Vec<(&'static str, &[f64])> = outputs
         .iter()
         .filter(|d| d.ranks)

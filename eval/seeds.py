@@ -7,8 +7,8 @@ methods larger than what the choice of seed moves?
     eval/.venv/bin/python eval/seeds.py eval/out eval/out/seed1 eval/out/seed2
 
 Each argument is a run's output folder (its `results.csv` and `attribution.csv`).
-Prints, per method, the real tables' mean F1 over the poisoned cases and the flag rate
-on the clean control for each run, then their mean and range; the F1 ratio of datavet
+Prints, per method, the real tables' mean F1, AUROC and average precision over the
+poisoned cases and the flag rate on the clean control for each run, then their mean and range; the F1 ratio of datavet
 to each peer per run; and datavet's backdoor attribution F1 (single-attack cases).
 Scoring is `run.py`'s own (`overview`).
 """
@@ -40,6 +40,9 @@ def main():
     names = [os.path.basename(os.path.normpath(f)) for f in folders]
     methods = [m for m in run.QUALITY_METHODS if all(m in r[0].index for r in runs)]
     for col, label, fmt in [("mean F1", "mean F1 over the poisoned real cases", "{:.3f}"),
+                            ("mean AUROC", "mean AUROC of the per-row score over the poisoned real cases", "{:.3f}"),
+                            ("mean AP", "mean average precision of the per-row score over the poisoned real cases",
+                             "{:.3f}"),
                             ("flag rate on clean control %", "flag rate on the clean control, %", "{:.2f}")]:
         table = pd.DataFrame({n: r[0][col] for n, r in zip(names, runs)}).reindex(methods)
         table["mean"] = table[names].mean(axis=1)

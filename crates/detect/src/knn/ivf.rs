@@ -65,8 +65,10 @@ fn base_form(q: ArrayView2<'_, f32>, norms: &[f32]) -> Array2<f32> {
 }
 
 /// Merge products `g[t] = |p_t|^2 - 2 q·p_t` into a shortlist of (`|q - p|^2`, id)
-/// with ids `first + t`, skipping `me`. Blocks of 16 with no value that can beat the
-/// current worst are skipped by a lane-wise test the compiler vectorises.
+/// with ids `first + t`, skipping `me`. Each block of 16 is tested lane-wise against
+/// the current worst (a loop the compiler vectorises into one bit mask), and only the
+/// lanes that pass are visited: most blocks have none, and a block that has some
+/// usually has one or two.
 fn scan(g: &[f32], first: usize, qn: f32, me: usize, list: &mut Vec<(f32, u32)>, short: usize) {
     const W: usize = 16;
     let mut worst = if list.len() == short {
@@ -74,25 +76,32 @@ fn scan(g: &[f32], first: usize, qn: f32, me: usize, list: &mut Vec<(f32, u32)>,
     } else {
         f32::INFINITY
     };
-    for (c, block) in g.chunks(W).enumerate() {
-        let limit = worst - qn;
-        let mut any = false;
-        for &v in block {
-            any |= v <= limit;
-        }
-        if !any {
-            continue;
-        }
-        for (t, &v) in block.iter().enumerate() {
-            let pos = first + c * W + t;
-            let d2 = qn + v;
-            if d2 <= worst && pos != me {
-                push_best(list, short, d2, pos as u32);
-                if list.len() == short {
-                    worst = list[short - 1].0;
-                }
+    let mut visit = |t: usize, d2: f32, worst: &mut f32| {
+        let pos = first + t;
+        if d2 <= *worst && pos != me {
+            push_best(list, short, d2, pos as u32);
+            if list.len() == short {
+                *worst = list[short - 1].0;
             }
         }
+    };
+    let blocks = g.chunks_exact(W);
+    let tail = blocks.remainder();
+    for (c, block) in blocks.enumerate() {
+        let mut mask = 0u32;
+        for (t, &v) in block.iter().enumerate() {
+            mask |= u32::from(qn + v <= worst) << t;
+        }
+        // Later lanes are re-tested against the worst as it tightens.
+        while mask != 0 {
+            let t = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            visit(c * W + t, qn + block[t], &mut worst);
+        }
+    }
+    let done = g.len() - tail.len();
+    for (t, &v) in tail.iter().enumerate() {
+        visit(done + t, qn + v, &mut worst);
     }
 }
 
@@ -483,6 +492,44 @@ pub(super) fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `scan` keeps exactly what pushing every value through `push_best` keeps:
+    /// whole blocks, the tail, ties, `me` skipped, a list that starts part-full.
+    #[test]
+    fn scan_matches_pushing_every_value() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        for (len, short, me, prefill) in [
+            (16 * 5 + 7, 6, 3, 0),
+            (40, 15, 99, 4),
+            (9, 4, 100, 2),
+            (50, 3, 0, 3),
+        ] {
+            // Few distinct values, so ties are common, also with the pre-filled entries
+            // (whose ids are higher, so a tie from `g` displaces them).
+            let g: Vec<f32> = (0..len)
+                .map(|_| f32::from(rand::Rng::gen_range(&mut rng, 0u8..12)) - 6.0)
+                .collect();
+            let (first, qn) = (100, 2.5f32);
+            let mut start = Vec::new();
+            for p in 0..prefill {
+                push_best(&mut start, short, 1.5 + p as f32, 1000 + p as u32);
+            }
+            let mut want = start.clone();
+            for (t, &v) in g.iter().enumerate() {
+                if first + t != me {
+                    push_best(&mut want, short, qn + v, (first + t) as u32);
+                }
+            }
+            let mut got = start;
+            scan(&g, first, qn, me, &mut got, short);
+            assert_eq!(got, want, "len {len}, short {short}");
+        }
+        // A full list whose worst entry ties every value of `g`: the first (lower id)
+        // displaces it, the rest lose the tie to that one.
+        let mut got = vec![(1.5, 1000), (2.5, 1001), (3.5, 1002)];
+        scan(&[1.0; 20], 100, 2.5, usize::MAX, &mut got, 3);
+        assert_eq!(got, vec![(1.5, 1000), (2.5, 1001), (3.5, 100)]);
+    }
 
     #[test]
     fn rows_are_permuted_in_place() {

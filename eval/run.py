@@ -365,10 +365,10 @@ def repeated(n, run):
     walls = [i["wall_s"] for i in infos]
     info = dict(info, wall_s=float(np.median(walls)), peak_mb=max(i["peak_mb"] for i in infos),
                 wall_runs=" ".join(f"{w:.2f}" for w in walls))
-    if first is not None and isinstance(first, dict):
+    if first is not None:  # every kept call finished ok, so every result is a dict
         first = dict(first)
         for key in ("read_s", "compute_s"):
-            if key in first and all(r is not None and key in r for r in results):
+            if key in first:
                 first[key] = float(np.median([r[key] for r in results]))
     return first, info
 
